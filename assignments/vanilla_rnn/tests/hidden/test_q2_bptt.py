@@ -1,0 +1,82 @@
+"""Q2 hidden tests: rnn_forward and backpropagation through time on fresh inputs."""
+
+import numpy as np
+import pytest
+
+from autograder.checks import assert_all_close, assert_close, assert_not_mutated, numeric_gradient, unpack
+
+pytestmark = pytest.mark.question("bptt")
+GRADS = ["dx", "dh0", "dWx", "dWh", "db"]
+
+
+def forward(student, inputs):
+    return unpack(student.rnn_forward(*inputs), ["h", "cache"], "rnn_forward")
+
+
+def check_backward(student, oracle, inputs, dh, where="rnn_backward"):
+    grads = student.rnn_backward(dh, forward(student, inputs)[1])
+    assert_all_close(grads, oracle.rnn_backward(*inputs, dh), GRADS, where)
+
+
+@pytest.mark.points(2)
+def test_forward_non_square(student, oracle, make):
+    """rnn_forward with N, T, D and H all different"""
+    inputs = make.rnn(N=3, T=7, D=5, H=4)
+    assert_close(forward(student, inputs)[0], oracle.rnn_forward(*inputs), "h")
+
+
+@pytest.mark.points(1)
+def test_forward_single_step(student, oracle, make):
+    """rnn_forward on a length-1 sequence (T = 1)"""
+    inputs = make.rnn(N=4, T=1, D=3, H=5)
+    assert_close(forward(student, inputs)[0], oracle.rnn_forward(*inputs), "h")
+
+
+@pytest.mark.points(4)
+def test_backward(student, oracle, make):
+    """rnn_backward against the reference on fresh inputs"""
+    inputs = make.rnn(N=3, T=6, D=4, H=5)
+    check_backward(student, oracle, inputs, make.normal(3, 6, 5))
+
+
+@pytest.mark.points(1)
+def test_backward_single_step(student, oracle, make):
+    """rnn_backward on a length-1 sequence (T = 1)"""
+    inputs = make.rnn(N=2, T=1, D=3, H=4)
+    check_backward(student, oracle, inputs, make.normal(2, 1, 4))
+
+
+@pytest.mark.points(2)
+def test_gradient_flows_back_through_time(student, oracle, make):
+    """With a loss on the last state only, earlier steps still get gradient (through h_{t-1})"""
+    inputs = make.rnn(N=2, T=5, D=3, H=4)
+    dh = np.zeros((2, 5, 4))
+    dh[:, -1] = make.normal(2, 4)
+    check_backward(student, oracle, inputs, dh, "rnn_backward (loss on the last state only)")
+
+
+@pytest.mark.points(2)
+def test_backward_matches_numeric_gradient(student, make):
+    """rnn_backward agrees with centred differences of your own rnn_forward (for Wh and h0)"""
+    inputs = make.rnn(N=2, T=3, D=2, H=3)
+    dh = make.normal(2, 3, 3)
+    grads = unpack(student.rnn_backward(dh, forward(student, inputs)[1]), GRADS, "rnn_backward")
+    for index, grad_index, name in [(3, 3, "dWh"), (1, 1, "dh0")]:
+        def f(value, index=index):
+            args = list(inputs)
+            args[index] = value
+            return forward(student, args)[0]
+        assert_close(grads[grad_index], numeric_gradient(f, inputs[index], dh), f"{name} (vs numeric gradient)", 1e-6)
+
+
+@pytest.mark.points(1)
+def test_inputs_not_modified(student, oracle, make):
+    """rnn_forward and rnn_backward leave their inputs unchanged"""
+    inputs = make.rnn(N=2, T=4, D=3, H=3)
+    h, cache = forward(student, inputs)
+    assert_not_mutated(student, "rnn_forward")
+    assert_close(h, oracle.rnn_forward(*inputs), "h")
+    dh = make.normal(2, 4, 3)
+    grads = student.rnn_backward(dh, cache)
+    assert_not_mutated(student, "rnn_backward")
+    assert_all_close(grads, oracle.rnn_backward(*inputs, dh), GRADS, "rnn_backward")

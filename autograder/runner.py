@@ -1,0 +1,49 @@
+"""Run an assignment's pytest tests for one submission, in this (trusted) process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder import plugin
+from autograder.scoring import TestResult
+
+
+class GraderError(Exception):
+    """The grader could not run the tests; not the student's fault, never a zero."""
+
+
+def run_tests(session: plugin.Session, paths: list[Path], select: str | None = None) -> list[TestResult]:
+    """Run the tests under ``paths`` against ``session``'s submission and return their results."""
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        raise GraderError("no test folders found")
+    args = [
+        *map(str, paths),
+        "-p", "autograder.plugin",
+        "-p", "no:cacheprovider",
+        "-p", "no:randomly",
+        "--assert=plain",            # messages from plain asserts must not print values
+        "--import-mode=importlib",   # public and hidden modules may share a basename
+        "-c", os.devnull, "--rootdir", str(session.tests_root or paths[0]),
+        "-q", "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    if select:
+        args += ["-k", select]
+    plugin.activate(session)
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            code = pytest.main(args)
+    finally:
+        plugin.activate(None)
+    if session.collection_errors:
+        raise GraderError("the tests could not be collected:\n" + "\n".join(session.collection_errors))
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or \
+            (code == pytest.ExitCode.NO_TESTS_COLLECTED and not select):
+        raise GraderError(f"pytest stopped with {code!r}:\n{output.getvalue()[-3000:]}")
+    return session.results

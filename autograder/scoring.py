@@ -1,0 +1,75 @@
+"""Test results and the scores computed from them (by the trusted process only)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class TestResult:
+    test_id: str           # e.g. "hidden/test_rnn_step.py::test_forward_non_square"
+    name: str              # a readable name for feedback
+    question: str
+    max_score: float
+    score: float
+    status: str            # "passed" or "failed"
+    verdict: str = ""      # "wrong", "timeout", "crashed", "raised", "not loaded", ...
+    message: str = ""      # safe to show the student
+    visibility: str = "hidden"   # "public" or "hidden"
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class QuestionScore:
+    id: str
+    title: str
+    score: float
+    max_score: float
+    passed: int
+    total: int
+    first_failure: str = ""
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    submission_id: str
+    assignment: str
+    tests: list[TestResult] = field(default_factory=list)
+    problem: str = ""     # a submission-level message (not loaded, bad archive, ...)
+    seed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+
+def question_scores(tests: list[TestResult], questions) -> list[QuestionScore]:
+    """Scores per question, in the assignment's order; ``questions`` has ``id`` and ``title``."""
+    out = []
+    for q in questions:
+        mine = [t for t in tests if t.question == q.id]
+        failures = [t for t in mine if not t.passed]
+        out.append(QuestionScore(
+            id=q.id, title=q.title,
+            score=sum(t.score for t in mine), max_score=sum(t.max_score for t in mine),
+            passed=len(mine) - len(failures), total=len(mine),
+            first_failure=f"{failures[0].name}: {failures[0].message}" if failures else "",
+        ))
+    return out
+
+
+def format_points(x: float) -> str:
+    return f"{x:g}"

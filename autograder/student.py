@@ -1,0 +1,352 @@
+"""The trusted side's view of a submission: a proxy whose calls run in a child process.
+
+Tests write ``student.rnn_forward(x, h0, Wx, Wh, b)``; the call is encoded as data,
+run by :mod:`autograder.worker` in a separate process, and its result decoded as
+data. Values that cannot cross (a cache object, a module) come back as
+:class:`~autograder.channel.Handle` objects that can be passed to later calls.
+
+A call that times out or crashes the child fails alone: the child is killed and the
+next call starts a fresh one. How the child is started (plain process now, a
+sandbox later) is the launcher's business, not the tests'.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from autograder import channel
+
+STDERR_TAIL = 600
+
+
+# ---------------------------------------------------------------------------
+# verdicts a test can fail with
+
+
+class StudentError(Exception):
+    """A call on the submission failed; ``verdict`` names how, the message says why."""
+
+    verdict = "error"
+
+
+class SubmissionNotLoaded(StudentError):
+    verdict = "not loaded"
+
+
+class MissingFunction(StudentError):
+    verdict = "missing function"
+
+
+class StudentRaised(StudentError):
+    verdict = "raised"
+
+
+class NotImplementedYet(StudentRaised):
+    verdict = "not implemented"
+
+
+class StudentTimeout(StudentError):
+    verdict = "timeout"
+
+
+class StudentCrashed(StudentError):
+    verdict = "crashed"
+
+
+class BadReply(StudentError):
+    verdict = "bad result"
+
+
+class StaleHandle(StudentError):
+    verdict = "stale value"
+
+
+# ---------------------------------------------------------------------------
+# limits and launching
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_timeout_s: float = 20.0
+    submission_timeout_s: float = 600.0
+    memory_mb: int = 4096
+    file_size_mb: int = 64
+    frame_cap_mb: int = 64
+
+
+class ProcessLauncher:
+    """Starts the worker as a plain child process with resource limits.
+
+    It is not a sandbox: the child runs as the grader's user. It clears the
+    environment, runs in its own session (so its whole process group can be
+    killed) and in a scratch working directory.
+    """
+
+    name = "process"
+
+    def command(self, submission_dir: str, modules: list[str]) -> list[str]:
+        return [sys.executable, "-I", "-B", "-m", "autograder.worker", submission_dir, *modules]
+
+    def environment(self, scratch: str) -> dict[str, str]:
+        env = {"HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+               "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = "1"
+        return env
+
+    def start(self, submission_dir: str, modules: list[str], limits: Limits, scratch: str, stderr):
+        def apply_limits():
+            cpu = int(limits.submission_timeout_s) + 5
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+            memory = limits.memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            fsize = limits.file_size_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        return subprocess.Popen(
+            self.command(submission_dir, modules),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            cwd=scratch, env=self.environment(scratch),
+            start_new_session=True, preexec_fn=apply_limits,
+        )
+
+
+# ---------------------------------------------------------------------------
+# one child process
+
+
+class StudentProcess:
+    def __init__(self, submission_dir, modules, limits, launcher, generation):
+        self.generation = generation
+        self.limits = limits
+        self.scratch = tempfile.mkdtemp(prefix="rnnkit-child-")
+        self._stderr = open(os.path.join(self.scratch, ".stderr"), "w+b")
+        self.popen = launcher.start(submission_dir, modules, limits, self.scratch, self._stderr)
+        self.hello = None
+
+    def wait_ready(self, deadline: float) -> dict:
+        self.hello = self._receive(deadline, during="loading the submission")
+        return self.hello
+
+    def request(self, message: dict, deadline: float, during: str):
+        try:
+            channel.write_frame(self.popen.stdin.fileno(), channel.encode(message))
+        except (BrokenPipeError, OSError):
+            raise self._crash(during) from None
+        return self._receive(deadline, during)
+
+    def _receive(self, deadline, during):
+        try:
+            body = channel.read_frame(self.popen.stdout.fileno(), deadline,
+                                      cap=self.limits.frame_cap_mb * 1024 * 1024)
+        except channel.ChannelTimeout:
+            self.kill()
+            raise StudentTimeout(f"no result after {self.limits.call_timeout_s:g} s while {during} "
+                                 "(an infinite loop, or far too slow)") from None
+        except channel.FrameTooLarge as exc:
+            self.kill()
+            raise BadReply(f"the result of {during} is too large to accept: {exc}") from None
+        except channel.ChannelClosed:
+            raise self._crash(during) from None
+        try:
+            return channel.decode(body, self._resolve)
+        except channel.ChannelError as exc:
+            self.kill()
+            raise BadReply(f"malformed reply while {during}: {exc}") from None
+
+    def _resolve(self, handle_id, type_name):
+        return channel.Handle(handle_id, type_name, self.generation)
+
+    def _crash(self, during) -> StudentCrashed:
+        code = self._exit_code()
+        if code is not None and code < 0:
+            how = _signal_meaning(-code, self.limits)
+        else:
+            how = f"exited with status {code}"
+        tail = self.stderr_tail()
+        detail = f"; its last output was: {tail}" if tail else ""
+        return StudentCrashed(f"the student process {how} while {during}{detail}")
+
+    def _exit_code(self):
+        try:
+            return self.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.popen.returncode
+
+    def stderr_tail(self) -> str:
+        try:
+            self._stderr.flush()
+            size = os.path.getsize(self._stderr.name)
+            with open(self._stderr.name, "rb") as f:
+                f.seek(max(0, size - STDERR_TAIL))
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        self.kill()
+        for stream in (self.popen.stdin, self.popen.stdout, self._stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _signal_meaning(signum: int, limits: Limits) -> str:
+    name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)
+    meanings = {
+        "SIGXCPU": "used up its CPU time limit",
+        "SIGXFSZ": f"wrote more than {limits.file_size_mb} MB to a file",
+        "SIGSEGV": "crashed (segmentation fault)",
+        "SIGKILL": "was killed (SIGKILL; often the memory limit)",
+    }
+    return meanings.get(name, f"was killed by signal {name}")
+
+
+# ---------------------------------------------------------------------------
+# the proxy
+
+
+@dataclass
+class CallRecord:
+    """What the child said about the last call besides its result."""
+
+    name: str
+    mutated: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Student:
+    """Proxy for one submission. ``student.NAME(*args)`` calls NAME in the child."""
+
+    def __init__(self, submission_dir: str, modules: list[str], limits: Limits = Limits(),
+                 launcher=None, description: str | None = None):
+        self._submission_dir = os.path.abspath(submission_dir)
+        self._modules = list(modules)
+        self._limits = limits
+        self._launcher = launcher or ProcessLauncher()
+        self._process: StudentProcess | None = None
+        self._generation = 0
+        self._load_failure: StudentError | None = None
+        self._budget_end = time.monotonic() + limits.submission_timeout_s
+        self.last_call: CallRecord | None = None
+        self.description = description or os.path.basename(self._submission_dir)
+
+    # attribute access is how tests call student functions
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def call(self, name: str, *args, **kwargs):
+        self._check_handles(args, kwargs)
+        process = self._ensure_process()
+        deadline = self._deadline()
+        reply = process.request({"op": "call", "name": name, "args": list(args), "kwargs": kwargs},
+                                deadline, during=f"running {name}")
+        if not isinstance(reply, dict) or "ok" not in reply:
+            process.kill()
+            raise BadReply(f"malformed reply from {name}")
+        if not reply["ok"]:
+            raise _error_from(reply.get("error"), name)
+        self.last_call = CallRecord(name, [str(m) for m in reply.get("mutated") or []],
+                                    float(reply.get("seconds") or 0.0))
+        return reply.get("result")
+
+    def has(self, name: str) -> bool:
+        process = self._ensure_process()
+        reply = process.request({"op": "has", "name": name}, self._deadline(), during=f"looking up {name}")
+        return bool(isinstance(reply, dict) and reply.get("result") is True)
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- internals --------------------------------------------------------
+    def _deadline(self) -> float:
+        now = time.monotonic()
+        if now >= self._budget_end:
+            raise StudentTimeout(f"the submission used up its total time budget of "
+                                 f"{self._limits.submission_timeout_s:g} s")
+        return min(now + self._limits.call_timeout_s, self._budget_end)
+
+    def _ensure_process(self) -> StudentProcess:
+        if self._load_failure is not None:
+            raise self._load_failure
+        if self._process is not None and self._process.popen.poll() is None:
+            return self._process
+        if self._process is not None:
+            self._process.close()
+        self._generation += 1
+        process = StudentProcess(self._submission_dir, self._modules, self._limits,
+                                 self._launcher, self._generation)
+        self._process = process
+        hello = process.wait_ready(self._deadline())
+        if not isinstance(hello, dict) or not hello.get("ok"):
+            error = (hello or {}).get("error") if isinstance(hello, dict) else None
+            self._load_failure = _error_from(error, None)
+            process.close()
+            self._process = None
+            raise self._load_failure
+        return process
+
+    def _check_handles(self, args, kwargs) -> None:
+        stack = [*args, *kwargs.values()]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, channel.Handle):
+                if value.generation != self._generation or self._process is None \
+                        or self._process.popen.poll() is not None:
+                    raise StaleHandle(f"{value!r} came from a student process that has since "
+                                      "stopped (after an earlier crash or timeout)")
+            elif isinstance(value, (list, tuple)):
+                stack.extend(value)
+            elif isinstance(value, dict):
+                stack.extend(value.values())
+
+
+def _error_from(error, name: str | None) -> StudentError:
+    if not isinstance(error, dict):
+        return BadReply(f"malformed error reply from {name or 'the submission'}")
+    kind = error.get("kind")
+    message = str(error.get("message", ""))[:2000]
+    if kind in ("load", "missing-file"):
+        return SubmissionNotLoaded(f"the submission could not be loaded: {message}")
+    if kind == "missing":
+        return MissingFunction(message)
+    if kind == "raised" and error.get("type") == "NotImplementedError":
+        return NotImplementedYet(f"{name} is not implemented yet (it raises NotImplementedError)")
+    if kind == "raised":
+        return StudentRaised(f"{name} raised {message}")
+    if kind == "unsendable":
+        return BadReply(f"{name} returned something that is not data: {message}")
+    return BadReply(f"{name}: {message}")

@@ -1,0 +1,179 @@
+"""The child process that holds one submission's code and answers calls on it.
+
+Run as ``python -I -m autograder.worker SUBMISSION_DIR MODULE [MODULE...]``. It talks
+to the grader over its original stdin/stdout (see :mod:`autograder.channel`); the
+student's own prints go to stderr, which the grader captures separately.
+
+This process is untrusted once the submission is imported: nothing it says is a
+score. It imports only the standard library, numpy and the channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from autograder import channel
+
+MAX_MESSAGE = 2000
+
+
+class Worker:
+    def __init__(self, submission_dir: str, module_names: list[str]):
+        self.submission_dir = os.path.abspath(submission_dir)
+        self.module_names = module_names
+        self.modules = []
+        self.handles: dict[int, object] = {}
+
+    # -- loading ----------------------------------------------------------
+    def load(self) -> dict:
+        sys.path.insert(0, self.submission_dir)
+        for name in self.module_names:
+            path = os.path.join(self.submission_dir, name + ".py")
+            if not os.path.isfile(path):
+                return _error("missing-file", "FileNotFoundError", f"the submission has no {name}.py")
+            try:
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            except BaseException as exc:  # a submission may raise anything, SystemExit included
+                return _error("load", type(exc).__name__, _describe(exc, self.submission_dir))
+            self.modules.append(module)
+        return {"ok": True, "ready": True}
+
+    # -- serving ----------------------------------------------------------
+    def serve(self, fd_in: int, fd_out: int) -> None:
+        while True:
+            try:
+                body = channel.read_frame(fd_in)
+            except channel.ChannelClosed:
+                return
+            try:
+                request = channel.decode(body, self._resolve)
+            except (channel.ChannelError, KeyError) as exc:
+                reply = _error("protocol", type(exc).__name__, str(exc))
+            else:
+                reply = self.handle(request)
+            channel.write_frame(fd_out, self._encode_reply(reply))
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "call":
+            return self.call(request["name"], request.get("args", ()), request.get("kwargs", {}))
+        if op == "has":
+            return {"ok": True, "result": self.find(request["name"]) is not None}
+        return _error("protocol", "ValueError", f"unknown operation {op!r}")
+
+    def find(self, name: str):
+        for module in self.modules:
+            fn = getattr(module, name, None)
+            if callable(fn):
+                return fn
+        return None
+
+    def call(self, name: str, args, kwargs) -> dict:
+        fn = self.find(name)
+        if fn is None:
+            files = ", ".join(m + ".py" for m in self.module_names)
+            return _error("missing", "AttributeError", f"{files} defines no function named {name}")
+        before = [_fingerprint(a) for a in args]
+        start = time.perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            return _error("raised", type(exc).__name__, _describe(exc, self.submission_dir))
+        seconds = time.perf_counter() - start
+        mutated = [_argument_name(fn, i) for i, a in enumerate(args) if _fingerprint(a) != before[i]]
+        return {"ok": True, "result": result, "mutated": mutated, "seconds": seconds}
+
+    # -- handles ----------------------------------------------------------
+    def _resolve(self, handle_id: int, _type_name: str):
+        return self.handles[handle_id]
+
+    def _make_handle(self, obj) -> channel.Handle:
+        handle_id = len(self.handles) + 1
+        self.handles[handle_id] = obj
+        return channel.Handle(handle_id, type(obj).__name__)
+
+    def _encode_reply(self, reply: dict) -> bytes:
+        try:
+            return channel.encode(reply, self._make_handle)
+        except (TypeError, ValueError) as exc:
+            return channel.encode(_error("unsendable", type(exc).__name__, str(exc)))
+
+
+def _error(kind: str, type_name: str, message: str) -> dict:
+    return {"ok": False, "error": {"kind": kind, "type": type_name, "message": message[:MAX_MESSAGE]}}
+
+
+def _describe(exc: BaseException, submission_dir: str) -> str:
+    """The exception's message and the innermost line of the student's own code."""
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{os.path.basename(exc.filename)}, line {exc.lineno}: {message}"
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename and os.path.abspath(f.filename).startswith(submission_dir + os.sep)
+    ]
+    if frames:
+        last = frames[-1]
+        where = f"{os.path.basename(last.filename)}, line {last.lineno}, in {last.name}"
+        code = f": {last.line.strip()}" if last.line else ""
+        return f"{message} ({where}{code})"
+    return message
+
+
+def _fingerprint(value):
+    """A digest of every array inside ``value``, to tell whether a call changed it."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def visit(v):
+        if isinstance(v, np.ndarray):
+            digest.update(str((v.shape, v.dtype.str)).encode())
+            digest.update(np.ascontiguousarray(v).tobytes())
+        elif isinstance(v, (list, tuple)):
+            for item in v:
+                visit(item)
+        elif isinstance(v, dict):
+            for key in sorted(v, key=str):
+                digest.update(str(key).encode())
+                visit(v[key])
+
+    visit(value)
+    return digest.digest()
+
+
+def _argument_name(fn, index: int) -> str:
+    try:
+        params = list(inspect.signature(fn).parameters)
+        return params[index] if index < len(params) else f"argument {index + 1}"
+    except (TypeError, ValueError):
+        return f"argument {index + 1}"
+
+
+def main(argv: list[str]) -> int:
+    # Keep the channel on private descriptors; the student's prints go to stderr.
+    fd_in, fd_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull)
+    worker = Worker(argv[0], argv[1:])
+    hello = worker.load()
+    channel.write_frame(fd_out, channel.encode(hello))
+    if not hello["ok"]:
+        return 0
+    worker.serve(fd_in, fd_out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
