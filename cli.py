@@ -1,1 +1,264 @@
-def main(): pass
+"""The `rnnkit` command: a thin click layer over the engine in `autograder/`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from autograder import assignment as assignments
+from autograder import local, packaging, reports
+from autograder.assignment import AssignmentError
+from autograder.batch import grade_class
+from autograder.gradebook import Gradebook
+from autograder.packaging import PackagingError
+from autograder.runner import GraderError
+from autograder.scoring import format_points, question_scores
+from autograder.submissions import discover
+from autograder.validate import validate as run_validation
+
+DEFAULT_DB = "gradebook.sqlite"
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2):
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+def load_assignments(names: tuple[str, ...]):
+    root = assignments.find_course_root()
+    names = names or tuple(assignments.list_assignments(root))
+    if not names:
+        fail(f"no assignments found under {root / 'assignments'}")
+    try:
+        return [assignments.load(n, root) for n in names]
+    except AssignmentError as exc:
+        fail(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnnkit")
+def main():
+    """rnnkit: autograded exercises on recurrent neural networks.
+
+    Students: `rnnkit check` in your assignment folder.
+    Instructors: `rnnkit package`, `rnnkit validate`, `rnnkit grade`, `rnnkit report`.
+    """
+
+
+# ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/packages"),
+              show_default=True, help="Where the release and bundle zips go.")
+def package(names, out_dir):
+    """Build student stubs, the student release and the autograder bundle.
+
+    Regenerates student_template/NAME from solutions/NAME (code between
+    `# BEGIN SOLUTION` and `# END SOLUTION` becomes a NotImplementedError),
+    records the public tests' expected values, and writes
+    OUT/NAME-student.zip and OUT/NAME-autograder.zip. All assignments by default.
+
+    Example: rnnkit package vanilla_rnn --out dist/
+    """
+    for a in load_assignments(names):
+        try:
+            made = packaging.package(a, out_dir)
+        except PackagingError as exc:
+            fail(f"{a.name}: {exc}")
+        out.print(f"[green]packaged[/] {a.name}: {made['release']}, {made['bundle']}, {made['template']}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path), default=".")
+@click.option("-k", "select", help="Only tests whose names match this pytest expression.")
+def check(path, select):
+    """Run the public tests on your work and show what passes.
+
+    Run it in (or point it at) the assignment folder you downloaded. Prints, per
+    question, the tests passed, the points earned and the first failure. Exits
+    with 0 only when every public test passes.
+
+    Example: rnnkit check ~/assignments/vanilla_rnn
+    """
+    try:
+        config, results = local.check(path, select)
+    except (AssignmentError, GraderError) as exc:
+        fail(str(exc))
+    questions = [assignments.Question(q["id"], q.get("title", q["id"])) for q in config["questions"]]
+    table = Table(title=config.get("title", config["name"]), show_lines=False)
+    for column, justify in [("Question", "left"), ("Tests passed", "right"), ("Points", "right"),
+                            ("First failure", "left")]:
+        table.add_column(column, justify=justify, overflow="fold")
+    for q in question_scores(results, questions):
+        if not q.total:
+            continue
+        style = "green" if q.passed == q.total else "red"
+        table.add_row(q.title, f"[{style}]{q.passed}/{q.total}[/]",
+                      f"{format_points(q.score)}/{format_points(q.max_score)}", q.first_failure)
+    out.print(table)
+    passed = sum(r.passed for r in results)
+    earned, possible = sum(r.score for r in results), sum(r.max_score for r in results)
+    out.print(f"{passed} of {len(results)} public tests pass: {format_points(earned)} of "
+              f"{format_points(possible)} public points. Hidden tests run when your work is graded.")
+    sys.exit(0 if results and passed == len(results) else 1)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+def validate(names):
+    """Check that an assignment is ready to release.
+
+    The reference solution earns full marks on public and hidden tests (two
+    seeds), the stubs earn zero on every question, every test belongs to a
+    declared question, student_template/ is what `package` generates now, and
+    the release holds no solution code or hidden test. All assignments by default.
+
+    Example: rnnkit validate vanilla_rnn
+    """
+    ok = True
+    for a in load_assignments(names):
+        try:
+            checks = run_validation(a)
+        except (PackagingError, GraderError) as exc:
+            fail(f"{a.name}: {exc}")
+        for c in checks:
+            mark = "[green]ok[/]  " if c.ok else "[red]FAIL[/]"
+            out.print(f"{mark} {a.name}: {c.name}", highlight=False)
+            if not c.ok:
+                out.print("      " + c.detail.replace("\n", "\n      "), highlight=False)
+            ok &= c.ok
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--assignment", "name", help="Assignment name, or the path of an autograder bundle "
+              "(folder or zip). Optional when the course has one assignment.")
+@click.option("--db", type=click.Path(path_type=Path), default=Path(DEFAULT_DB), show_default=True,
+              help="The SQLite gradebook to record results in.")
+@click.option("--workers", type=click.IntRange(1), default=min(4, os.cpu_count() or 1), show_default=True,
+              help="Submissions graded at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def grade(submissions, name, db, workers, as_json):
+    """Grade submissions against the hidden and public tests.
+
+    Each SUBMISSION is one student's folder or zip, or a folder holding one
+    folder or zip per student. Every test result goes into the gradebook;
+    submissions already graded with the same tests are not graded again.
+
+    Example: rnnkit grade submissions/ --assignment vanilla_rnn --db grades.sqlite
+    """
+    root = assignments.find_course_root()
+    if name is None:
+        known = assignments.list_assignments(root)
+        if len(known) != 1:
+            fail(f"say which assignment with --assignment (known: {', '.join(known) or 'none'})")
+        name = known[0]
+    try:
+        a = assignments.load(name, root)
+        found = discover(list(submissions), a.modules)
+    except (AssignmentError, FileNotFoundError) as exc:
+        fail(str(exc))
+    if not found:
+        fail("no submissions found in " + ", ".join(map(str, submissions)))
+    log = err if as_json else out
+    log.print(f"Grading {len(found)} submission(s) of {a.name} with {workers} worker(s) into {db}")
+
+    def progress(o):
+        if o.grader_error:
+            log.print(f"  [red]grader error[/] {o.student}: {o.grader_error}", highlight=False)
+            return
+        r = o.result
+        note = " (already graded)" if o.cached else f" in {r.seconds:.1f} s"
+        problem = f"  [yellow]{r.problem}[/]" if r.problem else ""
+        log.print(f"  {o.student}: {format_points(r.score)}/{format_points(r.max_score)}{note}{problem}",
+                  highlight=False)
+
+    start = time.perf_counter()
+    with Gradebook(db) as book:
+        outcomes = grade_class(a, found, book, workers=workers, on_outcome=progress)
+    elapsed = time.perf_counter() - start
+    graded = [o for o in outcomes if o.result is not None]
+    if as_json:
+        click.echo(json.dumps(json_summary(a, graded, elapsed), indent=2))
+    else:
+        out.print(summary_table(a, graded))
+        out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s.")
+    errors = [o for o in outcomes if o.grader_error]
+    if errors:
+        fail(f"{len(errors)} submission(s) could not be graded because of a grader problem (nothing "
+             "was recorded for them); fix it and run the same command again", code=1)
+
+
+def json_summary(a, outcomes, elapsed: float) -> dict:
+    return {
+        "assignment": a.name,
+        "seconds": round(elapsed, 3),
+        "submissions": [{
+            "student": o.student,
+            "id": o.result.submission_id,
+            "total": o.result.score,
+            "max": o.result.max_score,
+            "questions": {q.id: q.score for q in question_scores(o.result.tests, a.questions)},
+            "problem": o.result.problem,
+            "cached": o.cached,
+        } for o in outcomes],
+    }
+
+
+def summary_table(a, outcomes) -> Table:
+    table = Table(title=f"{a.title}")
+    table.add_column("Student")
+    for i, q in enumerate(a.questions):
+        table.add_column(f"Q{i + 1}", justify="right")
+    table.add_column("Total", justify="right")
+    table.add_column("%", justify="right")
+    for o in outcomes:
+        r = o.result
+        scores = [format_points(q.score) for q in question_scores(r.tests, a.questions)]
+        table.add_row(o.student, *scores, f"{format_points(r.score)}/{format_points(r.max_score)}",
+                      f"{reports.percentage(r):.0f}")
+    table.caption = "  ".join(f"Q{i + 1}: {q.title.split('. ', 1)[-1]}" for i, q in enumerate(a.questions))
+    return table
+
+
+@main.command()
+@click.option("--format", "formats", type=click.Choice(reports.FORMATS), multiple=True, default=["csv"],
+              show_default=True, help="Repeat for several formats.")
+@click.option("--db", type=click.Path(exists=True, path_type=Path), default=Path(DEFAULT_DB), show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/reports"), show_default=True)
+@click.option("--assignment", "names", multiple=True, help="Only these assignments (default: all in the gradebook).")
+def report(formats, db, out_dir, names):
+    """Export grades from the gradebook.
+
+    csv: OUT/NAME-grades.csv, one row per student, a column per question, total
+    and percentage. gradescope: OUT/gradescope/NAME/STUDENT/results.json in
+    Gradescope's autograder results format.
+
+    Example: rnnkit report --format csv --format gradescope --db grades.sqlite
+    """
+    root = assignments.find_course_root()
+    with Gradebook(db) as book:
+        for name in names or book.assignments():
+            try:
+                a = assignments.load(name, root)
+            except AssignmentError:
+                a = None  # graded from a bundle that is not in this course: use what the gradebook has
+            results = book.class_results(name)
+            written = reports.write_reports(results, name, reports.questions_of(results, a), list(formats), out_dir)
+            out.print(f"[green]wrote[/] {len(written)} file(s) for {name} under {out_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,10 +12,12 @@ from autograder.scoring import TestResult
 
 
 def run_assignment_tests(assignment: Assignment, submission_dir: Path, seed: int,
-                         launcher=None, public_only: bool = False, oracle=None) -> list[TestResult]:
+                         launcher=None, public_only: bool = False, oracle=None,
+                         problem: str = "") -> list[TestResult]:
     """All of ``assignment``'s tests against the code in ``submission_dir``.
 
-    Expected values come from the live reference unless ``oracle`` is given.
+    Expected values come from the live reference unless ``oracle`` is given. A
+    ``problem`` (the submission could not be read) fails every test with that message.
     """
     session = Session(
         submission_dir=Path(submission_dir),
@@ -25,6 +27,7 @@ def run_assignment_tests(assignment: Assignment, submission_dir: Path, seed: int
         limits=assignment.limits,
         launcher=launcher,
         tests_root=assignment.root / "tests",
+        problem=problem,
     )
     folders = [assignment.public_tests] if public_only else [assignment.public_tests, assignment.hidden_tests]
     return run_tests(session, folders)

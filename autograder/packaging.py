@@ -75,8 +75,8 @@ def strip_solutions(text: str, filename: str) -> str:
         previous_end = end + 1
     out += lines[previous_end:]
     stub = "\n".join(out) + ("\n" if text.endswith("\n") else "")
-    try:
-        compile(stub, filename, "exec")
+    try:  # IPython magics (%matplotlib, !pip) are not Python: leave them out of the check
+        compile(re.sub(r"(?m)^\s*[%!].*$", "", stub), filename, "exec")
     except SyntaxError as exc:
         raise PackagingError(f"{filename}: the generated stub is not valid Python ({exc}); "
                              "check that each solution block is a whole statement sequence") from None
@@ -146,7 +146,8 @@ def _write_student_notebook(source: Path, dest: Path) -> None:
     notebook = nbformat.read(source, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            cell.source = strip_solutions(cell.source, f"{source.name} (a code cell)")
+            if "# BEGIN SOLUTION" in cell.source:
+                cell.source = strip_solutions(cell.source, f"{source.name} (a code cell)")
             cell.outputs, cell.execution_count = [], None
     nbformat.write(notebook, dest)
 
@@ -262,30 +263,28 @@ def release_leaks(assignment: Assignment, release_zip: Path) -> list[str]:
     return leaks
 
 
-def template_differences(assignment: Assignment) -> list[str]:
-    """How the committed ``student_template/NAME`` differs from a fresh build (empty when current)."""
-    with tempfile.TemporaryDirectory(prefix="rnnkit-template-") as scratch:
-        fresh = Path(scratch) / assignment.name
-        build_student_tree(assignment, fresh)
-        committed = assignment.template_dir
-        if committed is None or not committed.is_dir():
-            return [f"{committed} does not exist: run `rnnkit package {assignment.name}`"]
-        names = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
-        names |= {p.relative_to(committed) for p in committed.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts}
-        differences = []
-        for name in sorted(names):
-            a, b = fresh / name, committed / name
-            if not b.is_file():
-                differences.append(f"{name}: missing from {committed}")
-            elif not a.is_file():
-                differences.append(f"{name}: in {committed} but no longer generated")
-            elif name.name == EXPECTED_VALUES:
-                if not _same_answers(a, b):
-                    differences.append(f"{name}: stored expected values differ")
-            elif a.read_bytes() != b.read_bytes():
-                differences.append(f"{name}: differs from what `rnnkit package` generates")
-        return differences
+def template_differences(assignment: Assignment, fresh: Path) -> list[str]:
+    """How the committed ``student_template/NAME`` differs from ``fresh``, a tree just built
+    by :func:`build_student_tree` (empty when the committed copy is current)."""
+    committed = assignment.template_dir
+    if committed is None or not committed.is_dir():
+        return [f"{committed} does not exist: run `rnnkit package {assignment.name}`"]
+    names = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    names |= {p.relative_to(committed) for p in committed.rglob("*")
+              if p.is_file() and "__pycache__" not in p.parts}
+    differences = []
+    for name in sorted(names):
+        a, b = fresh / name, committed / name
+        if not b.is_file():
+            differences.append(f"{name}: missing from {committed}")
+        elif not a.is_file():
+            differences.append(f"{name}: in {committed} but no longer generated")
+        elif name.name == EXPECTED_VALUES:
+            if not _same_answers(a, b):
+                differences.append(f"{name}: stored expected values differ")
+        elif a.read_bytes() != b.read_bytes():
+            differences.append(f"{name}: differs from what `rnnkit package` generates")
+    return differences
 
 
 def _same_answers(fresh: Path, committed: Path) -> bool:

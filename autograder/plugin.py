@@ -41,6 +41,7 @@ class Session:
     limits: Limits = field(default_factory=Limits)
     launcher: object = None
     tests_root: Path | None = None
+    problem: str = ""               # the submission could not be read: every call fails with this
     results: list[TestResult] = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
 
@@ -146,7 +147,8 @@ def _readable_name(item) -> str:
 @pytest.fixture(scope="session")
 def student(request):
     session = _session(request.config)
-    proxy = Student(str(session.submission_dir), session.modules, session.limits, session.launcher)
+    proxy = Student(str(session.submission_dir), session.modules, session.limits, session.launcher,
+                    problem=session.problem)
     yield proxy
     proxy.close()
 

@@ -242,17 +242,16 @@ class Student:
     """Proxy for one submission. ``student.NAME(*args)`` calls NAME in the child."""
 
     def __init__(self, submission_dir: str, modules: list[str], limits: Limits = Limits(),
-                 launcher=None, description: str | None = None):
+                 launcher=None, problem: str = ""):
         self._submission_dir = os.path.abspath(submission_dir)
         self._modules = list(modules)
         self._limits = limits
         self._launcher = launcher or ProcessLauncher()
         self._process: StudentProcess | None = None
         self._generation = 0
-        self._load_failure: StudentError | None = None
+        self._load_failure = SubmissionNotLoaded(problem) if problem else None
         self._budget_end = time.monotonic() + limits.submission_timeout_s
         self.last_call: CallRecord | None = None
-        self.description = description or os.path.basename(self._submission_dir)
 
     # attribute access is how tests call student functions
     def __getattr__(self, name: str):
