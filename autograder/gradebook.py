@@ -111,7 +111,7 @@ class Gradebook:
     def load(self, submission_id: str, student: str) -> SubmissionResult:
         row = self.db.execute("SELECT assignment, seed, problem, seconds FROM submissions WHERE id = ?",
                               (submission_id,)).fetchone()
-        tests = [TestResult(*r) for r in self.db.execute(
+        tests = [TestResult(**dict(zip(TEST_COLUMNS, r))) for r in self.db.execute(
             f"SELECT {', '.join(TEST_COLUMNS)} FROM results WHERE submission_id = ? ORDER BY rowid",
             (submission_id,))]
         return SubmissionResult(student=student, submission_id=submission_id, assignment=row[0],

@@ -299,8 +299,8 @@ class Student:
         return min(now + self._limits.call_timeout_s, self._budget_end)
 
     def _ensure_process(self) -> StudentProcess:
-        if self._load_failure is not None:
-            raise self._load_failure
+        if self._load_failure is not None:  # a fresh exception each time keeps tracebacks short
+            raise type(self._load_failure)(str(self._load_failure))
         if self._process is not None and self._process.popen.poll() is None:
             return self._process
         if self._process is not None:

@@ -194,7 +194,7 @@ def temporal_softmax_loss(scores, y, mask):
     - dscores: gradient of the loss with respect to scores, shape (N, T, V)
 
     Compute the softmax stably (subtract each row's maximum first): scores of
-    several hundred must not give inf or NaN.
+    in the thousands must not give inf or NaN.
     """
     loss, dscores = None, None
     # Hint: the softmax is over the V classes of one step, not over time.

@@ -53,9 +53,9 @@ def test_fully_masked_sequence(student, oracle, make):
 
 @pytest.mark.points(1)
 def test_large_scores_are_stable(student, oracle, make):
-    """Scores in the hundreds give a finite loss and gradient (a stable softmax)"""
+    """Scores in the thousands give a finite loss and gradient (a stable softmax)"""
     N, T, V = 2, 3, 4
-    scores, y, mask = make.normal(N, T, V, scale=400.0), make.labels(V, N, T), np.ones((N, T), bool)
+    scores, y, mask = make.normal(N, T, V, scale=1000.0), make.labels(V, N, T), np.ones((N, T), bool)
     loss, dscores = loss_and_grad(student, scores, y, mask)
     assert_finite(np.asarray(loss, dtype=float), "loss")
     assert_finite(np.asarray(dscores, dtype=float), "dscores")
