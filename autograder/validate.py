@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autograder.assignment import Assignment
 from autograder.grading import run_assignment_tests
-from autograder.packaging import build_student_tree, release_leaks, template_differences, write_zip
+from autograder.packaging import PackagingError, build_student_tree, release_leaks, template_differences, write_zip
 from autograder.scoring import question_scores
 
 SEEDS = (1, 2)  # two fresh seeds, so a test that passes the reference only by luck shows up
@@ -35,7 +35,11 @@ def validate(assignment: Assignment) -> list[Check]:
 
     with tempfile.TemporaryDirectory(prefix="rnnkit-validate-") as scratch:
         fresh = Path(scratch) / assignment.name
-        build_student_tree(assignment, fresh)
+        try:
+            build_student_tree(assignment, fresh)
+        except PackagingError as exc:
+            return checks + [Check("student release can be built", False, str(exc))]
+        checks.append(Check("student release can be built", True))
         stub_results = run_assignment_tests(assignment, fresh, SEEDS[0])
         scoring = [f"{q.id}: {q.score:g} points" for q in question_scores(stub_results, assignment.questions)
                    if q.score]

@@ -1,0 +1,49 @@
+"""Shared fixtures for rnnkit's own test suite."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import assignment as assignments
+from autograder.batch import grade_class
+from autograder.gradebook import Gradebook
+from autograder.submissions import discover
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def vanilla_rnn():
+    return assignments.load("vanilla_rnn", ROOT)
+
+
+@pytest.fixture(scope="session")
+def graded_sample_class(vanilla_rnn, tmp_path_factory):
+    """The bundled sample class graded once into a fresh gradebook: (db path, outcomes by student)."""
+    db = tmp_path_factory.mktemp("gradebook") / "gradebook.sqlite"
+    found = discover([ROOT / "examples" / "submissions"], vanilla_rnn.modules)
+    with Gradebook(db) as book:
+        outcomes = grade_class(vanilla_rnn, found, book, workers=2)
+    return db, {o.student: o for o in outcomes}
+
+
+@pytest.fixture
+def course_copy(tmp_path) -> Path:
+    """A scratch copy of the course (assignments, solutions, template, sample class) to modify freely."""
+    for name in ("assignments", "solutions", "student_template", "examples"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def write_module(folder: Path, source: str, name: str = "mod") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(source)
+    return folder

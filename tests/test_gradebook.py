@@ -1,0 +1,75 @@
+"""The gradebook: every result recorded once, reruns free, a killed run finishes without loss."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder.batch import grade_class
+from autograder.gradebook import Gradebook
+from autograder.submissions import discover
+
+
+def counts(db):
+    with sqlite3.connect(db) as c:
+        return {table: c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("submissions", "results", "students")}
+
+
+def test_every_test_result_is_recorded(graded_sample_class, vanilla_rnn):
+    db, outcomes = graded_sample_class
+    with Gradebook(db) as book:
+        for student, outcome in outcomes.items():
+            stored = book.load(outcome.result.submission_id, student)
+            assert len(stored.tests) == len(outcome.result.tests) > 40
+            assert stored.score == outcome.result.score
+
+
+def test_regrading_unchanged_work_is_free_and_adds_nothing(graded_sample_class, vanilla_rnn, repo_root):
+    db, _ = graded_sample_class
+    before = counts(db)
+    found = discover([repo_root / "examples" / "submissions"], vanilla_rnn.modules)
+    with Gradebook(db) as book:
+        outcomes = grade_class(vanilla_rnn, found, book)
+    assert all(o.cached for o in outcomes)
+    assert counts(db) == before
+
+
+def test_identical_work_from_two_students_is_graded_once_and_recorded_for_both(tmp_path, vanilla_rnn, repo_root):
+    source = (repo_root / "examples" / "submissions" / "perfect" / "rnn_layers.py").read_bytes()
+    for name in ("ann", "bob"):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "rnn_layers.py").write_bytes(source)
+    with Gradebook(tmp_path / "g.sqlite") as book:
+        outcomes = grade_class(vanilla_rnn, discover([tmp_path / "class"], vanilla_rnn.modules), book)
+    assert [o.student for o in outcomes] == ["ann", "bob"]
+    assert counts(tmp_path / "g.sqlite")["submissions"] == 1
+    assert counts(tmp_path / "g.sqlite")["students"] == 2
+
+
+@pytest.mark.slow
+def test_a_run_killed_midway_finishes_on_rerun_without_loss_or_duplicates(tmp_path, repo_root):
+    db = tmp_path / "g.sqlite"
+    command = [sys.executable, str(repo_root / "cli.py"), "grade", str(repo_root / "examples" / "submissions"),
+               "--assignment", "vanilla_rnn", "--db", str(db), "--workers", "1"]
+    run = subprocess.Popen(command, cwd=repo_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists() and counts(db)["submissions"] >= 2:
+            break
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    partial = counts(db)
+    assert 2 <= partial["submissions"] < 12
+    subprocess.run(command, cwd=repo_root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    final = counts(db)
+    # perfect/ and zipped-perfect.zip hold the same file: one graded submission for two students
+    assert final["students"] == 13 and final["submissions"] == 12
+    with sqlite3.connect(db) as c:
+        per_submission = c.execute("SELECT submission_id, COUNT(*) FROM results GROUP BY submission_id").fetchall()
+    assert len({n for _, n in per_submission}) == 1  # every submission has its full, unduplicated set

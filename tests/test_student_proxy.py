@@ -1,0 +1,129 @@
+"""The student proxy: calls cross to a child process, and every failure is a clear verdict."""
+
+import os
+
+import numpy as np
+import pytest
+
+from autograder.student import (Limits, MissingFunction, NotImplementedYet, StaleHandle, Student,
+                                StudentCrashed, StudentRaised, StudentTimeout, SubmissionNotLoaded)
+from conftest import write_module
+
+SOURCE = '''
+import os
+import numpy as np
+
+def add(a, b):
+    return a + b
+
+def scale_in_place(a):
+    a *= 2
+    return a
+
+def with_cache(a):
+    return a * 2, (a, object())
+
+def use_cache(cache):
+    return cache[0].sum()
+
+def bad_shapes(a):
+    return a @ np.ones((a.shape[1] + 1, 2))
+
+def todo():
+    raise NotImplementedError
+
+def spin():
+    while True:
+        pass
+
+def die():
+    os._exit(3)
+
+def secret():
+    return os.environ.get("RNNKIT_TEST_SECRET", "")
+
+def cwd_and_pid():
+    return os.getcwd(), os.getpid()
+
+print("printing at import time must not break the channel")
+'''
+
+
+@pytest.fixture
+def student(tmp_path):
+    with Student(str(write_module(tmp_path / "sub", SOURCE)), ["mod"], Limits(call_timeout_s=2)) as s:
+        yield s
+
+
+def test_results_come_back_as_data(student):
+    np.testing.assert_array_equal(student.add(np.ones(3), 2.0), [3.0, 3.0, 3.0])
+    assert student.add(1, 2) == 3
+
+
+def test_in_place_changes_to_arguments_are_reported(student):
+    a = np.arange(3.0)
+    student.scale_in_place(a)
+    assert student.last_call.mutated == ["a"]
+    np.testing.assert_array_equal(a, [0.0, 1.0, 2.0])  # the grader's copy is untouched
+    student.add(a, a)
+    assert student.last_call.mutated == []
+
+
+def test_non_data_stays_in_the_child_behind_a_handle(student):
+    doubled, cache = student.with_cache(np.arange(3.0))
+    assert "held by the student process" in repr(cache[1])
+    assert student.use_cache(cache) == 3.0
+
+
+def test_exceptions_name_the_students_line(student):
+    with pytest.raises(StudentRaised, match=r"bad_shapes raised ValueError.*mod.py, line \d+, in bad_shapes"):
+        student.bad_shapes(np.ones((2, 3)))
+    with pytest.raises(NotImplementedYet, match="todo is not implemented yet"):
+        student.todo()
+
+
+def test_missing_functions_are_named(student):
+    with pytest.raises(MissingFunction, match="mod.py defines no function named nothere"):
+        student.nothere()
+
+
+def test_a_timeout_fails_one_call_and_the_next_call_gets_a_fresh_child(student):
+    _, cache = student.with_cache(np.arange(2.0))
+    with pytest.raises(StudentTimeout, match="no result after 2 s while running spin"):
+        student.spin()
+    assert student.add(2, 2) == 4
+    with pytest.raises(StaleHandle):
+        student.use_cache(cache)
+
+
+def test_a_crash_is_reported_with_its_exit_status(student):
+    with pytest.raises(StudentCrashed, match="exited with status 3 while running die"):
+        student.die()
+    assert student.add(1, 1) == 2
+
+
+def test_the_child_does_not_inherit_the_graders_environment(student, monkeypatch):
+    monkeypatch.setenv("RNNKIT_TEST_SECRET", "lms-token")
+    student.close()  # the next call starts a child after the variable is set
+    assert student.secret() == ""
+
+
+def test_the_child_runs_elsewhere_in_its_own_process(student, tmp_path):
+    cwd, pid = student.cwd_and_pid()
+    assert pid != os.getpid()
+    assert not cwd.startswith(str(tmp_path / "sub"))
+
+
+def test_a_module_that_does_not_import_fails_every_call_with_the_reason(tmp_path):
+    folder = write_module(tmp_path / "broken", "def f(:\n    pass\n")
+    with Student(str(folder), ["mod"]) as s:
+        for _ in range(2):
+            with pytest.raises(SubmissionNotLoaded, match="mod.py, line 1: SyntaxError"):
+                s.f()
+
+
+def test_a_missing_module_file_is_reported(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with Student(str(tmp_path / "empty"), ["mod"]) as s:
+        with pytest.raises(SubmissionNotLoaded, match="has no mod.py"):
+            s.f()
