@@ -7,8 +7,10 @@ The same layout is read from a course repository (``assignments/NAME`` beside
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import tempfile
 import tomllib
 import zipfile
@@ -147,4 +149,9 @@ def _load_bundle_zip(path: Path) -> Assignment:
             archive.extractall(target)
     except zipfile.BadZipFile:
         raise AssignmentError(f"{path} is not a valid zip file") from None
-    return _from_config(target, target / BUNDLE_SOLUTION, None)
+    atexit.register(shutil.rmtree, target, True)
+    roots = [target, *(p for p in target.iterdir() if p.is_dir())]
+    root = next((r for r in roots if (r / CONFIG).is_file()), None)
+    if root is None:
+        raise AssignmentError(f"{path} is not an autograder bundle: it has no {CONFIG}")
+    return _from_config(root, root / BUNDLE_SOLUTION, None)

@@ -167,7 +167,7 @@ function's docstring states its inputs, outputs, shapes and conventions.
 {notebook}
 ## Check your work
 
-    pip install rnnkit        # once; gives you the `rnnkit` command
+    pip install rnnkit        # once (or what your course says); gives you `rnnkit`
     rnnkit check              # run inside this folder
 
 `rnnkit check` runs the public tests in `tests/public/` and prints, per

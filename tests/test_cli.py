@@ -1,0 +1,89 @@
+"""The `rnnkit` command as users run it."""
+
+import csv
+import json
+import shutil
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+
+@pytest.fixture
+def run(monkeypatch):
+    def invoke(*args, cwd=None):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return invoke
+
+
+@pytest.mark.parametrize("command", ["package", "check", "validate", "grade", "report"])
+def test_every_command_explains_itself_with_an_example(run, command):
+    result = run(command, "--help")
+    assert result.exit_code == 0 and "Example: rnnkit " + command in result.output
+
+
+@pytest.fixture
+def release(course_copy, tmp_path, run):
+    result = run("package", "vanilla_rnn", "--out", tmp_path / "dist", cwd=course_copy)
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "dist" / "vanilla_rnn-student.zip") as z:
+        z.extractall(tmp_path / "student")
+    return tmp_path / "student" / "vanilla_rnn"
+
+
+def test_check_fails_on_the_stubs_and_passes_on_the_reference(release, run, repo_root):
+    result = run("check", release)
+    assert result.exit_code == 1
+    assert "0 of 13 public tests pass" in result.output and "not implemented yet" in result.output
+    shutil.copyfile(repo_root / "solutions" / "vanilla_rnn" / "rnn_layers.py", release / "rnn_layers.py")
+    result = run("check", release)
+    assert result.exit_code == 0 and "13 of 13 public tests pass" in result.output
+
+
+def test_check_runs_from_a_subfolder_and_says_where_to_run_it_otherwise(release, run, tmp_path):
+    assert run("check", release / "tests").exit_code == 1  # found the release above
+    (tmp_path / "elsewhere").mkdir()
+    result = run("check", tmp_path / "elsewhere")
+    assert result.exit_code == 2 and "run this inside the assignment folder" in result.output
+
+
+def test_grade_json_then_report_csv_and_gradescope(run, repo_root, tmp_path):
+    db = tmp_path / "grades.sqlite"
+    submissions = repo_root / "examples" / "submissions"
+    result = run("grade", submissions / "perfect", submissions / "mask-ignored", "--assignment", "vanilla_rnn",
+                 "--db", db, "--json", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    by_student = {s["student"]: s for s in summary["submissions"]}
+    assert by_student["perfect"]["total"] == by_student["perfect"]["max"] == 90
+    assert by_student["mask-ignored"]["questions"]["softmax_loss"] == 4
+    assert set(by_student["perfect"]) >= {"id", "total", "max", "questions"}
+
+    result = run("report", "--format", "csv", "--format", "gradescope", "--db", db, "--out", tmp_path / "reports")
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "reports" / "vanilla_rnn-grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:2] == ["student", "rnn_step"] and list(rows[0])[-4:] == ["total", "max", "percentage", "problem"]
+    assert {r["student"]: r["percentage"] for r in rows} == {"mask-ignored": "90.0", "perfect": "100.0"}
+    results = json.loads((tmp_path / "reports" / "gradescope" / "vanilla_rnn" / "mask-ignored" / "results.json").read_text())
+    assert results["score"] == 81 and len(results["tests"]) == 46
+    assert set(results["tests"][0]) >= {"score", "max_score", "status", "name", "number", "output", "visibility"}
+    assert sum(t["score"] for t in results["tests"]) == results["score"]
+
+
+def test_grade_explains_a_wrong_assignment_name(run, repo_root, tmp_path):
+    result = run("grade", repo_root / "examples" / "submissions" / "perfect", "--assignment", "nope",
+                 "--db", tmp_path / "g.sqlite")
+    assert result.exit_code == 2 and "no assignment named 'nope'" in result.output and "vanilla_rnn" in result.output
+
+
+def test_grade_accepts_an_autograder_bundle(run, course_copy, tmp_path, repo_root):
+    assert run("package", "--out", tmp_path / "dist", cwd=course_copy).exit_code == 0
+    result = run("grade", repo_root / "examples" / "submissions" / "perfect", "--assignment",
+                 tmp_path / "dist" / "vanilla_rnn-autograder.zip", "--db", tmp_path / "g.sqlite", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["submissions"][0]["total"] == 90
