@@ -194,6 +194,7 @@ def grade(submissions, name, db, workers, as_json):
         click.echo(json.dumps(json_summary(a, graded, elapsed), indent=2))
     else:
         out.print(summary_table(a, graded))
+        out.print(question_legend(a), highlight=False)
         out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s.")
     errors = [o for o in outcomes if o.grader_error]
     if errors:
@@ -220,7 +221,7 @@ def json_summary(a, outcomes, elapsed: float) -> dict:
 def summary_table(a, outcomes) -> Table:
     table = Table(title=f"{a.title}")
     table.add_column("Student")
-    for i, q in enumerate(a.questions):
+    for i in range(len(a.questions)):
         table.add_column(f"Q{i + 1}", justify="right")
     table.add_column("Total", justify="right")
     table.add_column("%", justify="right")
@@ -229,8 +230,11 @@ def summary_table(a, outcomes) -> Table:
         scores = [format_points(q.score) for q in question_scores(r.tests, a.questions)]
         table.add_row(o.student, *scores, f"{format_points(r.score)}/{format_points(r.max_score)}",
                       f"{reports.percentage(r):.0f}")
-    table.caption = "  ".join(f"Q{i + 1}: {q.title.split('. ', 1)[-1]}" for i, q in enumerate(a.questions))
     return table
+
+
+def question_legend(a) -> str:
+    return "\n".join(f"  Q{i + 1}  {q.id:<16} {q.title.split('. ', 1)[-1]}" for i, q in enumerate(a.questions))
 
 
 @main.command()

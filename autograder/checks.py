@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.channel import Handle
+
 DEFAULT_TOLERANCE = 1e-7
 
 
@@ -24,6 +26,8 @@ def relative_error(x, y) -> float:
 
 
 def describe(value) -> str:
+    if isinstance(value, Handle):
+        return f"a {value.type_name} (not plain data: use numpy arrays, numbers, tuples, lists or dicts)"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (tuple, list)):

@@ -116,9 +116,9 @@ def _error(kind: str, type_name: str, message: str) -> dict:
 
 def _describe(exc: BaseException, submission_dir: str) -> str:
     """The exception's message and the innermost line of the student's own code."""
-    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, SyntaxError) and exc.filename:
-        return f"{os.path.basename(exc.filename)}, line {exc.lineno}: {message}"
+        return f"{os.path.basename(exc.filename)}, line {exc.lineno}: {type(exc).__name__}: {exc.msg}"
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     frames = [
         f for f in traceback.extract_tb(exc.__traceback__)
         if f.filename and os.path.abspath(f.filename).startswith(submission_dir + os.sep)

@@ -67,9 +67,11 @@ def test_grade_json_then_report_csv_and_gradescope(run, repo_root, tmp_path):
     assert result.exit_code == 0, result.output
     with open(tmp_path / "reports" / "vanilla_rnn-grades.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0])[:2] == ["student", "rnn_step"] and list(rows[0])[-4:] == ["total", "max", "percentage", "problem"]
+    header = list(rows[0])
+    assert header[:2] == ["student", "rnn_step"] and header[-4:] == ["total", "max", "percentage", "problem"]
     assert {r["student"]: r["percentage"] for r in rows} == {"mask-ignored": "90.0", "perfect": "100.0"}
-    results = json.loads((tmp_path / "reports" / "gradescope" / "vanilla_rnn" / "mask-ignored" / "results.json").read_text())
+    gradescope = tmp_path / "reports" / "gradescope" / "vanilla_rnn"
+    results = json.loads((gradescope / "mask-ignored" / "results.json").read_text())
     assert results["score"] == 81 and len(results["tests"]) == 46
     assert set(results["tests"][0]) >= {"score", "max_score", "status", "name", "number", "output", "visibility"}
     assert sum(t["score"] for t in results["tests"]) == results["score"]

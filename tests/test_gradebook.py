@@ -1,6 +1,5 @@
 """The gradebook: every result recorded once, reruns free, a killed run finishes without loss."""
 
-import os
 import signal
 import sqlite3
 import subprocess
