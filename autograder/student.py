@@ -12,6 +12,7 @@ sandbox later) is the launcher's business, not the tests'.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import shutil
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from autograder import channel
 
 STDERR_TAIL = 600
+PR_SET_PDEATHSIG = 1
 
 
 # ---------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class ProcessLauncher:
 
     def start(self, submission_dir: str, modules: list[str], limits: Limits, scratch: str, stderr):
         def apply_limits():
+            _die_with_parent()
             cpu = int(limits.submission_timeout_s) + 5
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             memory = limits.memory_mb * 1024 * 1024
@@ -118,6 +121,15 @@ class ProcessLauncher:
             cwd=scratch, env=self.environment(scratch),
             start_new_session=True, preexec_fn=apply_limits,
         )
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill the child if the grader dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the child still exits when its channel closes
 
 
 # ---------------------------------------------------------------------------

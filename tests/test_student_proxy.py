@@ -1,6 +1,9 @@
 """The student proxy: calls cross to a child process, and every failure is a clear verdict."""
 
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +14,9 @@ from conftest import write_module
 
 SOURCE = '''
 import os
+import subprocess
+import sys
+import time
 import numpy as np
 
 def add(a, b):
@@ -127,3 +133,28 @@ def test_a_missing_module_file_is_reported(tmp_path):
     with Student(str(tmp_path / "empty"), ["mod"]) as s:
         with pytest.raises(SubmissionNotLoaded, match="has no mod.py"):
             s.f()
+
+
+def test_a_busy_child_dies_with_its_grader(tmp_path):
+    folder = write_module(tmp_path / "sub", SOURCE)
+    script = ("import sys, os\nfrom autograder.student import Student, Limits\n"
+              f"s = Student({str(folder)!r}, ['mod'], Limits(call_timeout_s=60))\n"
+              "print(s.cwd_and_pid()[1], flush=True)\ns.spin()\n")
+    grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child_pid = int(grader.stdout.readline())
+    time.sleep(0.3)  # the child is now spinning
+    grader.kill()
+    grader.wait()
+    for _ in range(100):
+        if not _alive(child_pid):
+            break
+        time.sleep(0.05)
+    assert not _alive(child_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
