@@ -127,3 +127,10 @@ def assert_dict_close(got, expected: dict, where: str, tolerance: float = DEFAUL
                           + (f" with keys {sorted(got)}" if isinstance(got, dict) else ""))
     for name in expected:
         assert_close(got[name], expected[name], f"{where}[{name!r}]", tolerance)
+
+
+def assert_gradient_matches(analytic, f, x: np.ndarray, upstream: np.ndarray, name: str,
+                            tolerance: float = 1e-6) -> None:
+    """``analytic`` must match the centred-difference gradient of ``sum(f(x) * upstream)``."""
+    assert_close(analytic, numeric_gradient(f, x, upstream), f"{name} (compared with a numeric gradient)",
+                 tolerance)

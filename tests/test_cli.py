@@ -38,10 +38,10 @@ def release(course_copy, tmp_path, run):
 def test_check_fails_on_the_stubs_and_passes_on_the_reference(release, run, repo_root):
     result = run("check", release)
     assert result.exit_code == 1
-    assert "0 of 13 public tests pass" in result.output and "not implemented yet" in result.output
+    assert "0 of 14 public tests pass" in result.output and "not implemented yet" in result.output
     shutil.copyfile(repo_root / "solutions" / "vanilla_rnn" / "rnn_layers.py", release / "rnn_layers.py")
     result = run("check", release)
-    assert result.exit_code == 0 and "13 of 13 public tests pass" in result.output
+    assert result.exit_code == 0 and "14 of 14 public tests pass" in result.output
 
 
 def test_check_runs_from_a_subfolder_and_says_where_to_run_it_otherwise(release, run, tmp_path):
@@ -59,7 +59,7 @@ def test_grade_json_then_report_csv_and_gradescope(run, repo_root, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     by_student = {s["student"]: s for s in summary["submissions"]}
-    assert by_student["perfect"]["total"] == by_student["perfect"]["max"] == 90
+    assert by_student["perfect"]["total"] == by_student["perfect"]["max"] == 91
     assert by_student["mask-ignored"]["questions"]["softmax_loss"] == 4
     assert set(by_student["perfect"]) >= {"id", "total", "max", "questions"}
 
@@ -69,10 +69,10 @@ def test_grade_json_then_report_csv_and_gradescope(run, repo_root, tmp_path):
         rows = list(csv.DictReader(f))
     header = list(rows[0])
     assert header[:2] == ["student", "rnn_step"] and header[-4:] == ["total", "max", "percentage", "problem"]
-    assert {r["student"]: r["percentage"] for r in rows} == {"mask-ignored": "90.0", "perfect": "100.0"}
+    assert {r["student"]: r["percentage"] for r in rows} == {"mask-ignored": "90.11", "perfect": "100.0"}
     gradescope = tmp_path / "reports" / "gradescope" / "vanilla_rnn"
     results = json.loads((gradescope / "mask-ignored" / "results.json").read_text())
-    assert results["score"] == 81 and len(results["tests"]) == 46
+    assert results["score"] == 82 and len(results["tests"]) == 47
     assert set(results["tests"][0]) >= {"score", "max_score", "status", "name", "number", "output", "visibility"}
     assert sum(t["score"] for t in results["tests"]) == results["score"]
 
@@ -88,4 +88,4 @@ def test_grade_accepts_an_autograder_bundle(run, course_copy, tmp_path, repo_roo
     result = run("grade", repo_root / "examples" / "submissions" / "perfect", "--assignment",
                  tmp_path / "dist" / "vanilla_rnn-autograder.zip", "--db", tmp_path / "g.sqlite", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["submissions"][0]["total"] == 90
+    assert json.loads(result.stdout)["submissions"][0]["total"] == 91

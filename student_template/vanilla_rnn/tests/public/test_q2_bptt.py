@@ -2,7 +2,7 @@
 
 import pytest
 
-from autograder.checks import assert_all_close, assert_close, unpack
+from autograder.checks import assert_all_close, assert_close, assert_gradient_matches, unpack
 
 pytestmark = pytest.mark.question("bptt")
 GRADS = ["dx", "dh0", "dWx", "dWh", "db"]
@@ -24,3 +24,18 @@ def test_backward(student, oracle, make):
     _, cache = unpack(student.rnn_forward(*inputs), ["h", "cache"], "rnn_forward")
     grads = student.rnn_backward(dh, cache)
     assert_all_close(grads, oracle.rnn_backward(*inputs, dh), GRADS, "rnn_backward")
+
+
+@pytest.mark.points(1)
+def test_backward_matches_numeric_gradient(student, make):
+    """rnn_backward agrees with centred differences of your own rnn_forward (a gradient check)"""
+    inputs = make.rnn(N=2, T=3, D=2, H=3)
+    dh = make.normal(2, 3, 3)
+    _, cache = unpack(student.rnn_forward(*inputs), ["h", "cache"], "rnn_forward")
+    grads = unpack(student.rnn_backward(dh, cache), GRADS, "rnn_backward")
+    for index, name in enumerate(GRADS):
+        def f(value, index=index):
+            args = list(inputs)
+            args[index] = value
+            return unpack(student.rnn_forward(*args), ["h", "cache"], "rnn_forward")[0]
+        assert_gradient_matches(grads[index], f, inputs[index], dh, name)
