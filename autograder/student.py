@@ -272,6 +272,7 @@ class Student:
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
 
     def call(self, name: str, *args, **kwargs):
+        self.last_call = None
         self._check_handles(args, kwargs)
         process = self._ensure_process()
         deadline = self._deadline()
@@ -287,6 +288,7 @@ class Student:
         return reply.get("result")
 
     def has(self, name: str) -> bool:
+        """Whether the submission defines a function ``name`` (for optional parts)."""
         process = self._ensure_process()
         reply = process.request({"op": "has", "name": name}, self._deadline(), during=f"looking up {name}")
         return bool(isinstance(reply, dict) and reply.get("result") is True)

@@ -91,6 +91,7 @@ def test_exceptions_name_the_students_line(student):
 def test_missing_functions_are_named(student):
     with pytest.raises(MissingFunction, match="mod.py defines no function named nothere"):
         student.nothere()
+    assert student.has("add") and not student.has("nothere")
 
 
 def test_a_timeout_fails_one_call_and_the_next_call_gets_a_fresh_child(student):
