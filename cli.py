@@ -254,6 +254,8 @@ def report(formats, db, out_dir, names):
     """
     root = assignments.find_course_root()
     with Gradebook(db) as book:
+        if not (names or book.assignments()):
+            fail(f"{db} holds no grades yet: run `rnnkit grade` first", code=1)
         for name in names or book.assignments():
             try:
                 a = assignments.load(name, root)

@@ -27,7 +27,8 @@ def run_tests(session: plugin.Session, paths: list[Path], select: str | None = N
         "-p", "autograder.plugin",
         "-p", "no:cacheprovider",
         "-p", "no:randomly",
-        "--assert=plain", "--tb=no",            # messages from plain asserts must not print values
+        "--assert=plain",            # messages from plain asserts must not print values
+        "--tb=no",                   # feedback comes from the plugin, never from tracebacks
         "--import-mode=importlib",   # public and hidden modules may share a basename
         "-c", os.devnull, "--rootdir", str(session.tests_root or paths[0]),
         "-q", "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning",

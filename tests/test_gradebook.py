@@ -72,3 +72,17 @@ def test_a_run_killed_midway_finishes_on_rerun_without_loss_or_duplicates(tmp_pa
     with sqlite3.connect(db) as c:
         per_submission = c.execute("SELECT submission_id, COUNT(*) FROM results GROUP BY submission_id").fetchall()
     assert len({n for _, n in per_submission}) == 1  # every submission has its full, unduplicated set
+
+
+def test_a_broken_test_suite_is_the_graders_fault_and_records_nothing(course_copy, repo_root):
+    from autograder import assignment as assignments
+
+    hidden = course_copy / "assignments" / "vanilla_rnn" / "tests" / "hidden" / "test_q1_rnn_step.py"
+    hidden.write_text(hidden.read_text() + "\nthis is not python\n")
+    a = assignments.load("vanilla_rnn", course_copy)
+    found = discover([repo_root / "examples" / "submissions" / "perfect"], a.modules)
+    with Gradebook(course_copy / "g.sqlite") as book:
+        [outcome] = grade_class(a, found, book)
+    assert outcome.result is None
+    assert "could not be collected" in outcome.grader_error and "test_q1_rnn_step.py" in outcome.grader_error
+    assert counts(course_copy / "g.sqlite") == {"submissions": 0, "results": 0, "students": 0}
