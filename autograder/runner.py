@@ -5,12 +5,22 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from autograder import plugin
 from autograder.scoring import TestResult
+
+
+def _forget_test_modules(tests_root: Path) -> None:
+    """Drop the imported test modules, so the next run (perhaps of another assignment
+    whose modules have the same names) imports its own."""
+    root = str(Path(tests_root).resolve())
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", "") or "").startswith(root + os.sep):
+            del sys.modules[name]
 
 
 class GraderError(Exception):
@@ -42,6 +52,7 @@ def run_tests(session: plugin.Session, paths: list[Path], select: str | None = N
             code = pytest.main(args)
     finally:
         plugin.activate(None)
+        _forget_test_modules(session.tests_root or paths[0])
     if session.collection_errors:
         raise GraderError("the tests could not be collected:\n" + "\n".join(session.collection_errors))
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or \
