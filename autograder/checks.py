@@ -68,10 +68,17 @@ def assert_close(got, expected, name: str, tolerance: float = DEFAULT_TOLERANCE)
     expected = np.asarray(expected)
     got = as_array(got, name, expected.shape)
     finite = np.isfinite(expected)
-    if finite.all():
-        assert_finite(got, name)
-    elif not np.array_equal(np.isfinite(got), finite) or not np.array_equal(got[~finite], expected[~finite]):
-        raise CheckFailed(f"{name} has NaN or inf in the wrong places")
+    bad = finite & ~np.isfinite(got)
+    if bad.any():
+        kind = "NaN" if np.isnan(got[bad]).any() else "inf"
+        where = "" if finite.all() else " where finite values are expected"
+        raise CheckFailed(f"{name} contains {kind} in {int(bad.sum())} of {bad.size} entries{where}")
+    same = (got == expected) | (np.isnan(got) & np.isnan(expected))
+    wrong = ~finite & ~same
+    if wrong.any():
+        kind = "NaN" if np.isnan(got[wrong]).any() else "inf" if np.isinf(got[wrong]).any() else "finite values"
+        raise CheckFailed(f"{name} has {kind} in {int(wrong.sum())} of the entries that should stay as they "
+                          "were (inf or NaN)")
     error = relative_error(got[finite], expected[finite])
     if not error <= tolerance:
         raise CheckFailed(f"{name} is wrong: relative error {error:.1e} (allowed {tolerance:.0e})")
@@ -100,14 +107,19 @@ def numeric_gradient(f, x: np.ndarray, upstream: np.ndarray, step: float = 1e-5)
     ``upstream``; ``x`` is not modified.
     """
     x = np.array(x, dtype=np.float64)
+    upstream = np.asarray(upstream, dtype=np.float64)
+
+    def output(value):
+        return as_array(f(value), "the output being differentiated", upstream.shape).astype(np.float64)
+
     grad = np.zeros_like(x)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
     for i in range(flat_x.size):
         original = flat_x[i]
         flat_x[i] = original + step
-        plus = np.asarray(f(x.copy()), dtype=np.float64)
+        plus = output(x.copy())
         flat_x[i] = original - step
-        minus = np.asarray(f(x.copy()), dtype=np.float64)
+        minus = output(x.copy())
         flat_x[i] = original
         flat_grad[i] = np.sum((plus - minus) * upstream) / (2 * step)
     return grad

@@ -93,6 +93,21 @@ CLASS = [
         lost={"softmax_loss": 1},
     ),
     Student(
+        "inf-becomes-nan",
+        "clip_grad_norm has no guard for a non-finite norm: scaling by max_norm / inf turns "
+        "an inf gradient entry into NaN and wipes out the finite ones",
+        edits=[("if np.isfinite(total_norm) and total_norm > max_norm:", "if total_norm > max_norm:")],
+        lost={"clipping": 1},
+    ),
+    Student(
+        "time-major-output",
+        "rnn_forward returns the hidden states time-major, (T, N, H), instead of (N, T, H)",
+        edits=[("h = np.zeros((N, T, H), dtype=np.result_type(x, h0, Wx))",
+                "h = np.zeros((T, N, H), dtype=np.result_type(x, h0, Wx))"),
+               ("        h[:, t] = prev_h\n", "        h[t] = prev_h\n")],
+        lost={"bptt": 9, "truncated_bptt": 12},
+    ),
+    Student(
         "jordan-raises",
         "jordan_step_forward multiplies in the wrong order, so numpy raises a shape error",
         edits=[("next_h = np.tanh(x @ Wx + prev_y @ Wr + b)", "next_h = np.tanh(x @ Wx + Wr @ prev_y + b)")],

@@ -40,6 +40,10 @@ def test_failures_say_what_went_wrong(graded_sample_class):
     assert any("defines no function named rnn_backward" in m for m in messages("missing-function").values())
     assert any("jordan_step_forward raised ValueError" in m for m in messages("jordan-raises").values())
     assert any("relative error" in m for m in messages("forgot-recurrent-gradient").values())
+    assert "clipped['g0'] has NaN in 1 of the entries that should stay as they were (inf or NaN)" in \
+        messages("inf-becomes-nan").values()
+    assert "h has shape (3, 2, 5); expected (2, 3, 5)" in messages("time-major-output").values()
+    assert any("the output being differentiated has shape" in m for m in messages("time-major-output").values())
 
 
 def test_feedback_never_shows_hidden_test_code(graded_sample_class, vanilla_rnn):
