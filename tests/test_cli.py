@@ -89,3 +89,13 @@ def test_grade_accepts_an_autograder_bundle(run, course_copy, tmp_path, repo_roo
                  tmp_path / "dist" / "vanilla_rnn-autograder.zip", "--db", tmp_path / "g.sqlite", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["submissions"][0]["total"] == 91
+
+
+def test_a_zip_of_the_whole_release_folder_is_graded_on_its_module(release, run, repo_root, tmp_path):
+    shutil.copyfile(repo_root / "solutions" / "vanilla_rnn" / "rnn_layers.py", release / "rnn_layers.py")
+    archive = shutil.make_archive(str(tmp_path / "dana"), "zip", release.parent, release.name)
+    result = run("grade", archive, "--assignment", "vanilla_rnn", "--db", tmp_path / "g.sqlite", "--json",
+                 cwd=repo_root)
+    assert result.exit_code == 0, result.output
+    [graded] = json.loads(result.stdout)["submissions"]
+    assert graded["student"] == "dana" and graded["total"] == graded["max"] == 91
