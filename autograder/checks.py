@@ -100,29 +100,39 @@ def assert_not_mutated(student, what: str) -> None:
                           "work on copies instead")
 
 
-def numeric_gradient(f, x: np.ndarray, upstream: np.ndarray, step: float = 1e-5) -> np.ndarray:
+def numeric_gradient(f, x: np.ndarray, upstream: np.ndarray, step: float = 1e-5, batched: bool = False) -> np.ndarray:
     """Centred-difference gradient of ``sum(f(x) * upstream)`` with respect to ``x``.
 
     ``f`` takes a float64 array shaped like ``x`` and returns an array shaped like
-    ``upstream``; ``x`` is not modified.
+    ``upstream``; with ``batched=True`` it takes a list of such arrays and returns the
+    list of outputs (see :func:`vary_argument`, which makes all the calls in one round
+    trip to the student's process). ``x`` is not modified.
     """
     x = np.array(x, dtype=np.float64)
     upstream = np.asarray(upstream, dtype=np.float64)
+    points = []
+    for i in range(x.size):
+        for sign in (1.0, -1.0):
+            moved = x.copy()
+            moved.reshape(-1)[i] += sign * step
+            points.append(moved)
+    outputs = f(points) if batched else [f(p) for p in points]
+    if not isinstance(outputs, list) or len(outputs) != len(points):
+        raise CheckFailed("the function being differentiated returned the wrong number of results")
+    values = [as_array(o, "the output being differentiated", upstream.shape).astype(np.float64) for o in outputs]
+    grad = np.array([np.sum((values[2 * i] - values[2 * i + 1]) * upstream) / (2 * step) for i in range(x.size)])
+    return grad.reshape(x.shape)
 
-    def output(value):
-        return as_array(f(value), "the output being differentiated", upstream.shape).astype(np.float64)
 
-    grad = np.zeros_like(x)
-    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat_x.size):
-        original = flat_x[i]
-        flat_x[i] = original + step
-        plus = output(x.copy())
-        flat_x[i] = original - step
-        minus = output(x.copy())
-        flat_x[i] = original
-        flat_grad[i] = np.sum((plus - minus) * upstream) / (2 * step)
-    return grad
+def vary_argument(student, name: str, args: tuple, index: int, output: int | None = None):
+    """A batched function for :func:`numeric_gradient`: calls ``student.name(*args)`` with
+    argument ``index`` replaced by each given value, and keeps element ``output`` of each
+    result (the whole result if None)."""
+    def evaluate(values):
+        calls = [tuple(v if j == index else a for j, a in enumerate(args)) for v in values]
+        return student.map(name, calls, output)
+
+    return evaluate
 
 
 def assert_all_close(got, expected, names: list[str], where: str, tolerance: float = DEFAULT_TOLERANCE) -> None:
@@ -142,7 +152,7 @@ def assert_dict_close(got, expected: dict, where: str, tolerance: float = DEFAUL
 
 
 def assert_gradient_matches(analytic, f, x: np.ndarray, upstream: np.ndarray, name: str,
-                            tolerance: float = 1e-6) -> None:
+                            tolerance: float = 1e-6, batched: bool = False) -> None:
     """``analytic`` must match the centred-difference gradient of ``sum(f(x) * upstream)``."""
-    assert_close(analytic, numeric_gradient(f, x, upstream), f"{name} (compared with a numeric gradient)",
-                 tolerance)
+    assert_close(analytic, numeric_gradient(f, x, upstream, batched=batched),
+                 f"{name} (compared with a numeric gradient)", tolerance)

@@ -251,7 +251,11 @@ class CallRecord:
 
 
 class Student:
-    """Proxy for one submission. ``student.NAME(*args)`` calls NAME in the child."""
+    """Proxy for one submission. ``student.NAME(*args)`` calls NAME in the child.
+
+    ``call``, ``map``, ``has``, ``close`` and ``last_call`` are the proxy's own names;
+    a student function with one of them is reached with ``student.call("close", ...)``.
+    """
 
     def __init__(self, submission_dir: str, modules: list[str], limits: Limits = Limits(),
                  launcher=None, problem: str = ""):
@@ -272,12 +276,21 @@ class Student:
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
 
     def call(self, name: str, *args, **kwargs):
+        """Call the submission's function ``name``; ``student.name(...)`` is the same."""
+        return self._run(name, {"op": "call", "name": name, "args": list(args), "kwargs": kwargs}, (args, kwargs))
+
+    def map(self, name: str, calls: list[tuple], output: int | None = None) -> list:
+        """Call ``name`` once per argument tuple in ``calls``, all in one round trip, and return
+        the list of results (for many small calls, such as a numeric gradient's). With
+        ``output``, only that element of each tuple result comes back."""
+        calls = [list(args) for args in calls]
+        return self._run(name, {"op": "map", "name": name, "calls": calls, "output": output}, calls)
+
+    def _run(self, name: str, message: dict, arguments):
         self.last_call = None
-        self._check_handles(args, kwargs)
+        self._check_handles(arguments)
         process = self._ensure_process()
-        deadline = self._deadline()
-        reply = process.request({"op": "call", "name": name, "args": list(args), "kwargs": kwargs},
-                                deadline, during=f"running {name}")
+        reply = process.request(message, self._deadline(), during=f"running {name}")
         if not isinstance(reply, dict) or "ok" not in reply:
             process.kill()
             raise BadReply(f"malformed reply from {name}")
@@ -332,8 +345,8 @@ class Student:
             raise self._load_failure
         return process
 
-    def _check_handles(self, args, kwargs) -> None:
-        stack = [*args, *kwargs.values()]
+    def _check_handles(self, arguments) -> None:
+        stack = [arguments]
         while stack:
             value = stack.pop()
             if isinstance(value, channel.Handle):
@@ -360,6 +373,8 @@ def _error_from(error, name: str | None) -> StudentError:
         return NotImplementedYet(f"{name} is not implemented yet (it raises NotImplementedError)")
     if kind == "raised":
         return StudentRaised(f"{name} raised {message}")
+    if kind == "not-a-tuple":
+        return BadReply(message)
     if kind == "unsendable":
         return BadReply(f"{name} returned something that is not data: {message}")
     return BadReply(f"{name}: {message}")

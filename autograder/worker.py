@@ -68,6 +68,8 @@ class Worker:
         op = request.get("op")
         if op == "call":
             return self.call(request["name"], request.get("args", ()), request.get("kwargs", {}))
+        if op == "map":
+            return self.map(request["name"], request.get("calls", []), request.get("output"))
         if op == "has":
             return {"ok": True, "result": self.find(request["name"]) is not None}
         return _error("protocol", "ValueError", f"unknown operation {op!r}")
@@ -93,6 +95,26 @@ class Worker:
         seconds = time.perf_counter() - start
         mutated = [_argument_name(fn, i) for i, a in enumerate(args) if _fingerprint(a) != before[i]]
         return {"ok": True, "result": result, "mutated": mutated, "seconds": seconds}
+
+    def map(self, name: str, calls, output=None) -> dict:
+        """``call`` once per argument list, stopping at the first failure; with ``output``,
+        send back only that element of each (tuple) result."""
+        results, mutated, seconds = [], [], 0.0
+        for args in calls:
+            reply = self.call(name, args, {})
+            if not reply["ok"]:
+                return reply
+            result = reply["result"]
+            if output is not None:
+                if not isinstance(result, (tuple, list)) or len(result) <= output:
+                    return _error("not-a-tuple", type(result).__name__,
+                                  f"{name} should return a tuple of at least {output + 1} values; "
+                                  f"it returned a value of type {type(result).__name__}")
+                result = result[output]
+            results.append(result)
+            mutated += [m for m in reply["mutated"] if m not in mutated]
+            seconds += reply["seconds"]
+        return {"ok": True, "result": results, "mutated": mutated, "seconds": seconds}
 
     # -- handles ----------------------------------------------------------
     def _resolve(self, handle_id: int, _type_name: str):

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from autograder.student import (Limits, MissingFunction, NotImplementedYet, StaleHandle, Student,
+from autograder.student import (BadReply, Limits, MissingFunction, NotImplementedYet, StaleHandle, Student,
                                 StudentCrashed, StudentRaised, StudentTimeout, SubmissionNotLoaded)
 from conftest import write_module
 
@@ -159,3 +159,13 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_map_makes_many_calls_in_one_round_trip(student):
+    assert student.map("add", [(1, 2), (3, 4)]) == [3, 7]
+    halves = student.map("with_cache", [(np.ones(2),), (np.zeros(2),)], output=0)
+    np.testing.assert_array_equal(halves[0], [2.0, 2.0])
+    with pytest.raises(StudentRaised, match="bad_shapes raised ValueError"):
+        student.map("bad_shapes", [(np.ones((2, 2)),)])
+    with pytest.raises(BadReply, match="add should return a tuple of at least 1 values; it returned a value of type int"):
+        student.map("add", [(1, 2)], output=0)
