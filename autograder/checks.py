@@ -84,14 +84,6 @@ def assert_close(got, expected, name: str, tolerance: float = DEFAULT_TOLERANCE)
         raise CheckFailed(f"{name} is wrong: relative error {error:.1e} (allowed {tolerance:.0e})")
 
 
-def assert_equal(got, expected, name: str) -> None:
-    """Exact equality of arrays or scalars (shape and values)."""
-    expected = np.asarray(expected)
-    got = as_array(got, name, expected.shape)
-    if not np.array_equal(got, expected):
-        raise CheckFailed(f"{name} is wrong in {int(np.sum(got != expected))} of {got.size} entries")
-
-
 def assert_not_mutated(student, what: str) -> None:
     """The student's last call must have left its array arguments unchanged."""
     record = getattr(student, "last_call", None)

@@ -123,9 +123,6 @@ class Gradebook:
                                "ORDER BY student", (assignment,)).fetchall()
         return [self.load(submission_id, student) for student, submission_id in rows]
 
-    def count_results(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
