@@ -136,7 +136,7 @@ def test_id(item) -> str:
 
 
 def _readable_name(item) -> str:
-    doc = (getattr(item, "function", None).__doc__ or "").strip() if hasattr(item, "function") else ""
+    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
     return doc.splitlines()[0].rstrip(".") if doc else item.name
 
 
