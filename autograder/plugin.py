@@ -24,6 +24,7 @@ import pytest
 
 from autograder.checks import CheckFailed
 from autograder.oracle import OracleMiss
+from autograder.sandbox import SandboxFailure, SandboxUnavailable
 from autograder.scoring import TestResult
 from autograder.student import Limits, Student, StudentError
 
@@ -44,6 +45,7 @@ class Session:
     problem: str = ""               # the submission could not be read: every call fails with this
     results: list[TestResult] = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
+    grader_failure: str = ""        # the sandbox would not start: nothing here is a grade
 
 
 _active: Session | None = None
@@ -90,6 +92,10 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if _active is None:
+        return
+    if call.excinfo is not None and isinstance(call.excinfo.value, (SandboxFailure, SandboxUnavailable)):
+        _active.grader_failure = str(call.excinfo.value)
+        item.session.shouldstop = "the sandbox failed"
         return
     if call.when == "call" or (call.when == "setup" and not report.passed):
         _active.results.append(_result(item, call, report))

@@ -53,6 +53,8 @@ def run_tests(session: plugin.Session, paths: list[Path], select: str | None = N
     finally:
         plugin.activate(None)
         _forget_test_modules(session.tests_root or paths[0])
+    if session.grader_failure:
+        raise GraderError(session.grader_failure)
     if session.collection_errors:
         raise GraderError("the tests could not be collected:\n" + "\n".join(session.collection_errors))
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or \

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from autograder import channel
+from autograder.sandbox import SandboxFailure
 
 STDERR_TAIL = 600
 PR_SET_PDEATHSIG = 1
@@ -63,6 +64,18 @@ class StudentCrashed(StudentError):
     verdict = "crashed"
 
 
+class MemoryLimit(StudentCrashed):
+    verdict = "memory limit"
+
+
+class OutputLimit(StudentCrashed):
+    verdict = "output limit"
+
+
+class CpuLimit(StudentTimeout):
+    verdict = "cpu limit"
+
+
 class BadReply(StudentError):
     verdict = "bad result"
 
@@ -80,8 +93,12 @@ class Limits:
     call_timeout_s: float = 20.0
     submission_timeout_s: float = 600.0
     memory_mb: int = 4096
-    file_size_mb: int = 64
+    file_size_mb: int = 64       # any file the child writes, its captured output included
     frame_cap_mb: int = 64
+    processes: int = 128         # processes and threads, across the child's whole tree
+    scratch_mb: int = 256        # the sandbox's writable /tmp
+    start_timeout_s: float = 60.0
+    start_attempts: int = 3
 
 
 class ProcessLauncher:
@@ -123,6 +140,13 @@ class ProcessLauncher:
         )
 
 
+    def out_of_memory(self, popen) -> bool:
+        return False  # no cgroup to ask; an address-space limit shows up as MemoryError
+
+    def stopped(self, popen) -> None:
+        pass
+
+
 def _die_with_parent() -> None:
     """Linux: have the kernel kill the child if the grader dies, even by SIGKILL."""
     try:
@@ -140,10 +164,32 @@ class StudentProcess:
     def __init__(self, submission_dir, modules, limits, launcher, generation):
         self.generation = generation
         self.limits = limits
+        self.launcher = launcher
         self.scratch = tempfile.mkdtemp(prefix="rnnkit-child-")
         self._stderr = open(os.path.join(self.scratch, ".stderr"), "w+b")
-        self.popen = launcher.start(submission_dir, modules, limits, self.scratch, self._stderr)
+        try:
+            self.popen = launcher.start(submission_dir, modules, limits, self.scratch, self._stderr)
+        except BaseException:
+            self._stderr.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
         self.hello = None
+
+    def wait_started(self) -> None:
+        """Wait for the worker's first frame, sent before any student code runs. No frame
+        means the sandbox failed to start: :class:`SandboxFailure`, the grader's problem."""
+        deadline = time.monotonic() + self.limits.start_timeout_s
+        try:
+            body = channel.read_frame(self.popen.stdout.fileno(), deadline, cap=1024 * 1024)
+            started = channel.decode(body)
+        except channel.ChannelError as exc:
+            self.kill()
+            tail = self.stderr_tail()
+            raise SandboxFailure(f"the sandbox did not start ({type(exc).__name__}: {exc})"
+                                 + (f": {tail}" if tail else "")) from None
+        if not (isinstance(started, dict) and started.get("started")):
+            self.kill()
+            raise SandboxFailure(f"the sandbox's first message was not the worker's: {started!r:.200}")
 
     def wait_ready(self, deadline: float) -> dict:
         self.hello = self._receive(deadline, during="loading the submission")
@@ -180,13 +226,21 @@ class StudentProcess:
 
     def _crash(self, during) -> StudentCrashed:
         code = self._exit_code()
-        if code is not None and code < 0:
-            how = _signal_meaning(-code, self.limits)
-        else:
-            how = f"exited with status {code}"
         tail = self.stderr_tail()
         detail = f"; its last output was: {tail}" if tail else ""
-        return StudentCrashed(f"the student process {how} while {during}{detail}")
+        if self.launcher.out_of_memory(self.popen):
+            return MemoryLimit(f"the student process went over the memory limit of "
+                               f"{self.limits.memory_mb} MB while {during} and was killed")
+        signum = None
+        if code is not None and code < 0:
+            signum = -code
+        elif code is not None and code > 128 and getattr(self.launcher, "reports_signals_as_status", False):
+            signum = code - 128  # bwrap exits with 128 + the signal that killed its child
+        if signum is None:
+            return StudentCrashed(f"the student process exited with status {code} while {during}{detail}")
+        how = _signal_meaning(signum, self.limits)
+        kind = {signal.SIGXFSZ: OutputLimit, signal.SIGXCPU: CpuLimit}.get(signum, StudentCrashed)
+        return kind(f"the student process {how} while {during}{detail}")
 
     def _exit_code(self):
         try:
@@ -218,6 +272,7 @@ class StudentProcess:
 
     def close(self) -> None:
         self.kill()
+        self.launcher.stopped(self.popen)
         for stream in (self.popen.stdin, self.popen.stdout, self._stderr):
             try:
                 stream.close()
@@ -230,7 +285,8 @@ def _signal_meaning(signum: int, limits: Limits) -> str:
     name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)
     meanings = {
         "SIGXCPU": "used up its CPU time limit",
-        "SIGXFSZ": f"wrote more than {limits.file_size_mb} MB to a file",
+        "SIGXFSZ": f"went over the output limit (it wrote more than {limits.file_size_mb} MB, "
+                   "printed output included)",
         "SIGSEGV": "crashed (segmentation fault)",
         "SIGKILL": "was killed (SIGKILL; often the memory limit)",
     }
@@ -332,18 +388,42 @@ class Student:
             return self._process
         if self._process is not None:
             self._process.close()
+            self._process = None
         self._generation += 1
-        process = StudentProcess(self._submission_dir, self._modules, self._limits,
-                                 self._launcher, self._generation)
-        self._process = process
-        hello = process.wait_ready(self._deadline())
+        process = self._start_process()
+        try:
+            hello = process.wait_ready(self._deadline())
+        except StudentError as exc:
+            # A submission that hangs or dies while being imported would do it again.
+            process.close()
+            self._load_failure = type(exc)(f"{exc} (the submission could not be loaded)")
+            raise self._load_failure from None
         if not isinstance(hello, dict) or not hello.get("ok"):
             error = (hello or {}).get("error") if isinstance(hello, dict) else None
             self._load_failure = _error_from(error, None)
             process.close()
-            self._process = None
             raise self._load_failure
+        self._process = process
         return process
+
+    def _start_process(self) -> StudentProcess:
+        """A started child, retrying a sandbox that fails to start (never the student's fault)."""
+        failures = []
+        for attempt in range(self._limits.start_attempts):
+            try:
+                process = StudentProcess(self._submission_dir, self._modules, self._limits,
+                                         self._launcher, self._generation)
+            except SandboxFailure as exc:
+                failures.append(str(exc))
+            else:
+                try:
+                    process.wait_started()
+                    return process
+                except SandboxFailure as exc:
+                    process.close()
+                    failures.append(str(exc))
+            time.sleep(0.2 * (attempt + 1))
+        raise SandboxFailure(f"the sandbox failed to start {len(failures)} times; last: {failures[-1]}")
 
     def _check_handles(self, arguments) -> None:
         stack = [arguments]
@@ -369,6 +449,8 @@ def _error_from(error, name: str | None) -> StudentError:
         return SubmissionNotLoaded(f"the submission could not be loaded: {message}")
     if kind == "missing":
         return MissingFunction(message)
+    if kind in ("raised", "load") and error.get("type") == "MemoryError":
+        return MemoryLimit(f"{name or 'the submission'} ran out of memory ({message})")
     if kind == "raised" and error.get("type") == "NotImplementedError":
         return NotImplementedYet(f"{name} is not implemented yet (it raises NotImplementedError)")
     if kind == "raised":

@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import inspect
 import os
+import resource
 import sys
 import time
 import traceback
@@ -181,6 +182,14 @@ def _argument_name(fn, index: int) -> str:
         return f"argument {index + 1}"
 
 
+def _limit_processes() -> None:
+    """The sandbox passes a process-count limit to apply here, inside its user namespace,
+    where the count is this sandbox's alone."""
+    limit = os.environ.pop("RNNKIT_MAX_PROCESSES", "")
+    if limit.isdigit():
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(limit), int(limit)))
+
+
 def main(argv: list[str]) -> int:
     # Keep the channel on private descriptors; the student's prints go to stderr.
     fd_in, fd_out = os.dup(0), os.dup(1)
@@ -188,6 +197,10 @@ def main(argv: list[str]) -> int:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdin = open(os.devnull)
+    _limit_processes()
+    # "started" before any student code runs: a child that dies earlier is the sandbox's
+    # fault (the grader retries), one that dies later is the submission's.
+    channel.write_frame(fd_out, channel.encode({"ok": True, "started": True}))
     worker = Worker(argv[0], argv[1:])
     hello = worker.load()
     channel.write_frame(fd_out, channel.encode(hello))
