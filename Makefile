@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 OUT ?= out
 DB ?= $(OUT)/gradebook.sqlite
 
-.PHONY: setup demo test test-fast validate sample-class bench clean
+.PHONY: setup sandbox demo test test-fast validate sample-class bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,24 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-demo: setup
+# `grade` runs student code in bubblewrap; install it where the package manager allows.
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "bubblewrap (bwrap) is missing: install it with your package manager (see docs/grading.md)"; exit 1; \
+	  fi; }
+
+demo: setup sandbox
 	$(BIN)/rnnkit package --out $(OUT)/packages
 	$(BIN)/rnnkit grade examples/submissions --assignment vanilla_rnn --db $(DB)
 	$(BIN)/rnnkit report --format csv --format gradescope --db $(DB) --out $(OUT)/reports
 
-test: setup
+test: setup sandbox
 	$(BIN)/python -m pytest -m "slow or not slow"
 
-test-fast: setup
+test-fast: setup sandbox
 	$(BIN)/python -m pytest
 
 validate: setup
@@ -39,7 +48,7 @@ validate: setup
 sample-class: setup
 	$(BIN)/python examples/sample_class.py
 
-bench: setup
+bench: setup sandbox
 	$(BIN)/python bench/grade_time.py
 
 clean:

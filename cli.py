@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
 from autograder import assignment as assignments
@@ -19,7 +21,8 @@ from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
 from autograder.packaging import PackagingError
 from autograder.runner import GraderError
-from autograder.scoring import format_points, question_scores
+from autograder.sandbox import SANDBOXES, SandboxUnavailable, probe
+from autograder.scoring import format_points, question_scores, trouble
 from autograder.submissions import discover
 from autograder.validate import validate as run_validation
 
@@ -147,15 +150,20 @@ def validate(names):
               "(folder or zip). Optional when the course has one assignment.")
 @click.option("--db", type=click.Path(path_type=Path), default=Path(DEFAULT_DB), show_default=True,
               help="The SQLite gradebook to record results in.")
-@click.option("--workers", type=click.IntRange(1), default=min(4, os.cpu_count() or 1), show_default=True,
+@click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="the number of cores",
               help="Submissions graded at once.")
+@click.option("--sandbox", type=click.Choice(SANDBOXES), default="bwrap", show_default=True,
+              help="How student code is isolated: bwrap (bubblewrap sandbox) or process (a plain child "
+              "process: weaker, for machines without bwrap; recorded with every result).")
+@click.option("--force", is_flag=True, help="Regrade submissions already in the gradebook.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def grade(submissions, name, db, workers, as_json):
+def grade(submissions, name, db, workers, sandbox, force, as_json):
     """Grade submissions against the hidden and public tests.
 
     Each SUBMISSION is one student's folder or zip, or a folder holding one
     folder or zip per student. Every test result goes into the gradebook;
-    submissions already graded with the same tests are not graded again.
+    submissions already graded with the same tests are not graded again
+    (unless --force).
 
     Example: rnnkit grade submissions/ --assignment vanilla_rnn --db grades.sqlite
     """
@@ -172,22 +180,36 @@ def grade(submissions, name, db, workers, as_json):
         fail(str(exc))
     if not found:
         fail("no submissions found in " + ", ".join(map(str, submissions)))
+    if sandbox == "bwrap":
+        try:
+            probe()
+        except SandboxUnavailable as exc:
+            fail(str(exc))
     log = err if as_json else out
     log.print(f"Grading {len(found)} submission(s) of {a.name} with {workers} worker(s) into {db}")
+    if sandbox == "process":
+        log.print("[yellow]warning:[/] --sandbox=process: student code runs as your user, unsandboxed; "
+                  "every result records this", highlight=False)
 
-    def progress(o):
-        if o.grader_error:
-            log.print(f"  [red]grader error[/] {o.student}: {o.grader_error}", highlight=False)
-            return
-        r = o.result
-        note = " (already graded)" if o.cached else f" in {r.seconds:.1f} s"
-        problem = f"  [yellow]{r.problem}[/]" if r.problem else ""
-        log.print(f"  {o.student}: {format_points(r.score)}/{format_points(r.max_score)}{note}{problem}",
-                  highlight=False)
-
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     start = time.perf_counter()
-    with Gradebook(db) as book:
-        outcomes = grade_class(a, found, book, workers=workers, on_outcome=progress)
+    with Progress(*columns, console=log, transient=True) as bar, Gradebook(db) as book:
+        task = bar.add_task("grading", total=len(found))
+
+        def progress(o):
+            bar.advance(task)
+            if o.grader_error:
+                bar.console.print(f"  [red]grader error[/] {o.student}: {o.grader_error}", highlight=False)
+                return
+            r = o.result
+            note = " (already graded)" if o.cached else f" in {r.seconds:.1f} s"
+            why = trouble(r)
+            bar.console.print(f"  {o.student}: {format_points(r.score)}/{format_points(r.max_score)}{note}"
+                              + (f"  [yellow]{why}[/]" if why else ""), highlight=False)
+
+        outcomes = grade_class(a, found, book, workers=workers, on_outcome=progress, sandbox=sandbox,
+                               force=force)
     elapsed = time.perf_counter() - start
     graded = [o for o in outcomes if o.result is not None]
     if as_json:
@@ -195,7 +217,13 @@ def grade(submissions, name, db, workers, as_json):
     else:
         out.print(summary_table(a, graded))
         out.print(question_legend(a), highlight=False)
-        out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s.")
+        out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s (sandbox: {sandbox}).")
+    unclean = [(o.student, o.grader_error or trouble(o.result)) for o in outcomes
+               if o.grader_error or trouble(o.result)]
+    if unclean:
+        log.print(f"{len(unclean)} submission(s) did not grade cleanly:")
+        for student, why in unclean:
+            log.print(f"  {student}: {why}", highlight=False)
     errors = [o for o in outcomes if o.grader_error]
     if errors:
         fail(f"{len(errors)} submission(s) could not be graded because of a grader problem (nothing "
@@ -213,6 +241,8 @@ def json_summary(a, outcomes, elapsed: float) -> dict:
             "max": o.result.max_score,
             "questions": {q.id: q.score for q in question_scores(o.result.tests, a.questions)},
             "problem": o.result.problem,
+            "trouble": trouble(o.result),
+            "sandbox": o.result.mode,
             "cached": o.cached,
         } for o in outcomes],
     }

@@ -15,6 +15,7 @@ from autograder.assignment import Assignment
 from autograder.gradebook import Gradebook
 from autograder.grading import run_assignment_tests
 from autograder.runner import GraderError
+from autograder.sandbox import SandboxUnavailable, make_launcher
 from autograder.scoring import SubmissionResult
 from autograder.submissions import Submission
 
@@ -37,13 +38,14 @@ def seed_for(assignment: str, content_hash: str) -> int:
 
 
 def grade_class(assignment: Assignment, submissions: list[Submission], gradebook: Gradebook,
-                workers: int = 1, on_outcome=None, mode: str = "process") -> list[Outcome]:
-    """Grade every submission not already in ``gradebook``; return one outcome per submission."""
+                workers: int = 1, on_outcome=None, sandbox: str = "bwrap", force: bool = False) -> list[Outcome]:
+    """Grade every submission not already in ``gradebook`` (all of them with ``force``) with
+    student code isolated by ``sandbox`` ("bwrap" or "process"); one outcome per submission."""
     fingerprint = assignment.fingerprint()
     outcomes, todo = [], {}
     for sub in submissions:
         sid = submission_id(assignment.name, fingerprint, sub.content_hash)
-        if gradebook.has(sid):
+        if not force and gradebook.has(sid, mode=sandbox):
             gradebook.assign(assignment.name, sub.student, sid, str(sub.source))
             outcomes.append(_report(Outcome(sub.student, gradebook.load(sid, sub.student), cached=True), on_outcome))
         else:
@@ -52,14 +54,15 @@ def grade_class(assignment: Assignment, submissions: list[Submission], gradebook
     def finish(sid: str, result: SubmissionResult | None, error: str) -> None:
         first, *same = todo[sid]
         if result is not None:
-            gradebook.record(result, first.content_hash, fingerprint, str(first.source), mode)
+            gradebook.record(result, first.content_hash, fingerprint, str(first.source), sandbox)
             for other in same:  # identical files: graded once, recorded for each student
                 gradebook.assign(assignment.name, other.student, sid, str(other.source))
         for sub in todo[sid]:
             mine = None if result is None else gradebook.load(sid, sub.student)
             outcomes.append(_report(Outcome(sub.student, mine, grader_error=error), on_outcome))
 
-    jobs = [(assignment, subs[0], sid, seed_for(assignment.name, subs[0].content_hash)) for sid, subs in todo.items()]
+    jobs = [(assignment, subs[0], sid, seed_for(assignment.name, subs[0].content_hash), sandbox)
+            for sid, subs in todo.items()]
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             finish(job[2], *grade_submission(*job))
@@ -79,20 +82,21 @@ def _report(outcome: Outcome, on_outcome) -> Outcome:
 
 
 def grade_submission(assignment: Assignment, submission: Submission, sid: str,
-                     seed: int) -> tuple[SubmissionResult | None, str]:
+                     seed: int, sandbox: str = "bwrap") -> tuple[SubmissionResult | None, str]:
     """Grade one submission in this process; (result, "") or (None, why the grader failed)."""
     scratch = Path(tempfile.mkdtemp(prefix="rnnkit-submission-"))
     start = time.perf_counter()
     try:
         folder = submission.write_to(scratch / "submission")
-        tests = run_assignment_tests(assignment, folder, seed, problem=submission.problem)
-    except GraderError as exc:
+        tests = run_assignment_tests(assignment, folder, seed, launcher=make_launcher(sandbox),
+                                     problem=submission.problem)
+    except (GraderError, SandboxUnavailable) as exc:
         return None, str(exc)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result = SubmissionResult(student=submission.student, submission_id=sid, assignment=assignment.name,
                               tests=tests, problem=submission.problem or _load_problem(tests), seed=seed,
-                              seconds=round(time.perf_counter() - start, 3))
+                              seconds=round(time.perf_counter() - start, 3), mode=sandbox)
     return result, ""
 
 

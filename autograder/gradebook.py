@@ -102,20 +102,22 @@ class Gradebook:
                         (assignment, student, submission_id, source, now))
 
     # -- reading ----------------------------------------------------------
-    def has(self, submission_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is not None
+    def has(self, submission_id: str, mode: str | None = None) -> bool:
+        """Whether the submission is graded (in sandbox ``mode``, if given)."""
+        row = self.db.execute("SELECT mode FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+        return row is not None and (mode is None or row[0] == mode)
 
     def assignments(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT assignment FROM students ORDER BY assignment")]
 
     def load(self, submission_id: str, student: str) -> SubmissionResult:
-        row = self.db.execute("SELECT assignment, seed, problem, seconds FROM submissions WHERE id = ?",
+        row = self.db.execute("SELECT assignment, seed, problem, seconds, mode FROM submissions WHERE id = ?",
                               (submission_id,)).fetchone()
         tests = [TestResult(**dict(zip(TEST_COLUMNS, r))) for r in self.db.execute(
             f"SELECT {', '.join(TEST_COLUMNS)} FROM results WHERE submission_id = ? ORDER BY rowid",
             (submission_id,))]
         return SubmissionResult(student=student, submission_id=submission_id, assignment=row[0],
-                                tests=tests, problem=row[2], seed=row[1], seconds=row[3])
+                                tests=tests, problem=row[2], seed=row[1], seconds=row[3], mode=row[4])
 
     def class_results(self, assignment: str) -> list[SubmissionResult]:
         """Every student's current result for ``assignment``, sorted by student."""

@@ -33,11 +33,13 @@ def write_csv(results: list[SubmissionResult], questions: list[Question], path: 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *[q.id for q in questions], "total", "max", "percentage", "problem"])
+        writer.writerow(["student", *[q.id for q in questions], "total", "max", "percentage", "problem",
+                         "sandbox"])
         for r in results:
             scores = {q.id: q.score for q in question_scores(r.tests, questions)}
             writer.writerow([r.student, *[format_points(scores[q.id]) for q in questions],
-                             format_points(r.score), format_points(r.max_score), percentage(r), r.problem])
+                             format_points(r.score), format_points(r.max_score), percentage(r), r.problem,
+                             r.mode])
     return path
 
 

@@ -269,6 +269,21 @@ class _Preexec:
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
+SANDBOXES = ("bwrap", "process")
+
+
+def make_launcher(sandbox: str):
+    """The launcher for a ``--sandbox`` choice: "bwrap" (checked to work here) or "process"."""
+    if sandbox == "bwrap":
+        probe()
+        return BwrapLauncher()
+    if sandbox == "process":
+        from autograder.student import ProcessLauncher
+
+        return ProcessLauncher()
+    raise ValueError(f"unknown sandbox {sandbox!r} (choose from {', '.join(SANDBOXES)})")
+
+
 # ---------------------------------------------------------------------------
 # can it run here?
 

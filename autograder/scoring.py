@@ -43,6 +43,7 @@ class SubmissionResult:
     problem: str = ""     # a submission-level message (not loaded, bad archive, ...)
     seed: int = 0
     seconds: float = 0.0
+    mode: str = ""        # how the student code was isolated: "bwrap" or "process"
 
     @property
     def score(self) -> float:
@@ -51,6 +52,23 @@ class SubmissionResult:
     @property
     def max_score(self) -> float:
         return sum(t.max_score for t in self.tests)
+
+
+# Verdicts that mean the code did not run to an answer, as opposed to a wrong answer.
+TROUBLE_VERDICTS = ("not loaded", "timeout", "cpu limit", "crashed", "memory limit", "output limit",
+                    "bad result", "grader error")
+
+
+def trouble(result: SubmissionResult) -> str:
+    """Why a submission did not grade cleanly, in one line; "" if it did."""
+    if result.problem:
+        return result.problem
+    counts: dict[str, int] = {}
+    for t in result.tests:
+        if t.verdict in TROUBLE_VERDICTS:
+            counts[t.verdict] = counts.get(t.verdict, 0) + 1
+    parts = [f"{n} test{'s' if n > 1 else ''}: {verdict}" for verdict, n in sorted(counts.items())]
+    return "; ".join(parts)
 
 
 def question_scores(tests: list[TestResult], questions) -> list[QuestionScore]:

@@ -68,8 +68,10 @@ def test_grade_json_then_report_csv_and_gradescope(run, repo_root, tmp_path):
     with open(tmp_path / "reports" / "vanilla_rnn-grades.csv") as f:
         rows = list(csv.DictReader(f))
     header = list(rows[0])
-    assert header[:2] == ["student", "rnn_step"] and header[-4:] == ["total", "max", "percentage", "problem"]
+    assert header[:2] == ["student", "rnn_step"] and header[-5:] == ["total", "max", "percentage", "problem",
+                                                                                "sandbox"]
     assert {r["student"]: r["percentage"] for r in rows} == {"mask-ignored": "90.11", "perfect": "100.0"}
+    assert {r["sandbox"] for r in rows} == {"bwrap"}
     gradescope = tmp_path / "reports" / "gradescope" / "vanilla_rnn"
     results = json.loads((gradescope / "mask-ignored" / "results.json").read_text())
     assert results["score"] == 82 and len(results["tests"]) == 47
