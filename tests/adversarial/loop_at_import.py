@@ -1,0 +1,3 @@
+# Spin forever while being imported.
+while True:
+    pass
