@@ -60,6 +60,24 @@ class Handle:
     def __repr__(self) -> str:
         return f"<{self.type_name} held by the student process>"
 
+    # A test that treats a handle as a number or an array gets a clear verdict, not a TypeError.
+    def _not_data(self, *args, **kwargs):
+        raise NotPlainData(f"the submission returned a {self.type_name}, which is not plain data "
+                           "(use numpy arrays of numbers, numbers, tuples, lists or dicts)")
+
+    __float__ = __int__ = __index__ = __complex__ = __array__ = __len__ = __iter__ = _not_data
+    __getitem__ = __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _not_data
+    __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __lt__ = __gt__ = __le__ = __ge__ = _not_data
+    __abs__ = __neg__ = _not_data
+    __array_priority__ = 1000
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class NotPlainData(TypeError):
+    """A test used a handle (a value that stays in the child) as data."""
+
 
 # ---------------------------------------------------------------------------
 # encoding

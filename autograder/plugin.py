@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.channel import NotPlainData
 from autograder.checks import CheckFailed
 from autograder.oracle import OracleMiss
 from autograder.sandbox import SandboxFailure, SandboxUnavailable
@@ -126,6 +127,8 @@ def feedback(exc: BaseException) -> tuple[str, str]:
     """(verdict, message) for a failed test; the message never shows test code or answers."""
     if isinstance(exc, StudentError):
         return exc.verdict, str(exc)
+    if isinstance(exc, NotPlainData):
+        return "bad result", str(exc)
     if isinstance(exc, CheckFailed):
         return "wrong", str(exc)
     if isinstance(exc, AssertionError):

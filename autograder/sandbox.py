@@ -168,6 +168,7 @@ class BwrapLauncher:
         cmd += ["--chdir", "/tmp"]
         for source, target in binds:
             cmd += ["--ro-bind", source, target]
+        cmd += ["--remount-ro", "/"]  # the root bwrap builds is a tmpfs of unlimited size
         for key, value in _environment(limits).items():
             cmd += ["--setenv", key, value]
         python = os.path.join(sys.prefix, "bin", "python3") if sys.prefix != sys.base_prefix else sys.executable

@@ -124,7 +124,10 @@ class Worker:
     def _make_handle(self, obj) -> channel.Handle:
         handle_id = len(self.handles) + 1
         self.handles[handle_id] = obj
-        return channel.Handle(handle_id, type(obj).__name__)
+        name = type(obj).__name__
+        if isinstance(obj, np.ndarray):  # an array that cannot cross: say why
+            name = f"{name} of dtype {obj.dtype}"
+        return channel.Handle(handle_id, name)
 
     def _encode_reply(self, reply: dict) -> bytes:
         try:

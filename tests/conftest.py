@@ -1,5 +1,6 @@
 """Shared fixtures for rnnkit's own test suite."""
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from autograder import assignment as assignments
 from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
+from autograder.sandbox import MAX_SLOTS, UID_BASE
 from autograder.submissions import discover
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,25 @@ def course_copy(tmp_path) -> Path:
     for name in ("assignments", "solutions", "student_template", "examples"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
+
+
+def sandbox_processes() -> list[str]:
+    """Processes that belong to a sandbox: a slot's UID, or the worker's command line."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            uid = os.stat(f"/proc/{entry}").st_uid
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state in (b"Z", b"X"):
+            continue  # dead, waiting to be reaped
+        if UID_BASE <= uid < UID_BASE + MAX_SLOTS or "autograder.worker" in cmdline:
+            found.append(f"{entry} (uid {uid}): {cmdline[:120]}")
+    return found
 
 
 def write_module(folder: Path, source: str, name: str = "mod") -> Path:

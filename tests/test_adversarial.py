@@ -9,7 +9,6 @@ suite stays quick; the sandbox is the real one (bubblewrap).
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tomllib
 from pathlib import Path
@@ -18,17 +17,17 @@ import pytest
 
 from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
-from autograder.sandbox import UID_BASE, MAX_SLOTS
 from autograder.scoring import question_scores
 from autograder.student import Limits
 from autograder.submissions import discover
+from conftest import sandbox_processes
 
 HERE = Path(__file__).resolve().parent / "adversarial"
 CASES = tomllib.loads((HERE / "cases.toml").read_text())
 NEIGHBOURS = {"perfect": 91, "mask-ignored": 82}   # from examples/sample_class.py
 TIGHT = Limits(call_timeout_s=3, submission_timeout_s=25, memory_mb=768, file_size_mb=16,
                processes=64, scratch_mb=64)
-HOST_MARKER = Path("/tmp/rnnkit-adversarial-unpickled")
+HOST_MARKERS = [Path("/tmp/rnnkit-adversarial-unpickled"), Path("/tmp/rnnkit-adversarial-shell-ran")]
 
 pytestmark = pytest.mark.slow
 
@@ -44,29 +43,11 @@ def build_submission(case: str, spec: dict, folder: Path, repo_root: Path) -> No
     (folder / "rnn_layers.py").write_text(base.read_text() + "\n\n# --- hostile part\n" + attack)
 
 
-def sandbox_processes() -> list[str]:
-    """Processes that belong to a sandbox: a slot's UID, or the worker's command line."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            uid = os.stat(f"/proc/{entry}").st_uid
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state in (b"Z", b"X"):
-            continue  # dead, waiting to be reaped
-        if UID_BASE <= uid < UID_BASE + MAX_SLOTS or "autograder.worker" in cmdline:
-            found.append(f"{entry} (uid {uid}): {cmdline[:120]}")
-    return found
-
-
 @pytest.fixture(scope="module")
 def graded(vanilla_rnn, repo_root, tmp_path_factory):
     root = tmp_path_factory.mktemp("adversarial")
-    HOST_MARKER.unlink(missing_ok=True)
+    for marker in HOST_MARKERS:
+        marker.unlink(missing_ok=True)
     for case, spec in CASES.items():
         build_submission(case, spec, root / case, repo_root)
     for name in NEIGHBOURS:
@@ -112,6 +93,6 @@ def test_no_process_outlives_grading(graded):
     assert graded["leftovers"] == []
 
 
-def test_nothing_was_unpickled_or_written_on_the_host(graded):
-    assert not HOST_MARKER.exists()
+def test_nothing_was_unpickled_run_or_written_on_the_host(graded):
+    assert not any(marker.exists() for marker in HOST_MARKERS)
     assert not Path("/autograder/results/results.json").exists()

@@ -101,3 +101,23 @@ def test_a_zip_of_the_whole_release_folder_is_graded_on_its_module(release, run,
     assert result.exit_code == 0, result.output
     [graded] = json.loads(result.stdout)["submissions"]
     assert graded["student"] == "dana" and graded["total"] == graded["max"] == 91
+
+
+def test_grade_without_bwrap_stops_with_the_fix_unless_asked_for_the_weaker_mode(run, repo_root, tmp_path,
+                                                                                 monkeypatch):
+    from autograder import sandbox
+
+    monkeypatch.setattr(sandbox, "BWRAP", "rnnkit-no-such-bwrap")
+    monkeypatch.setattr(sandbox, "_probed", {})
+    perfect = repo_root / "examples" / "submissions" / "perfect"
+    result = run("grade", perfect, "--assignment", "vanilla_rnn", "--db", tmp_path / "g.sqlite")
+    assert result.exit_code == 2
+    assert "apt-get install bubblewrap" in result.output and "--sandbox=process" in result.output
+    assert not (tmp_path / "g.sqlite").exists()
+
+    result = run("grade", perfect, "--assignment", "vanilla_rnn", "--db", tmp_path / "g.sqlite",
+                 "--sandbox", "process", "--json")
+    assert result.exit_code == 0, result.output
+    assert "unsandboxed" in result.stderr
+    [graded] = json.loads(result.stdout)["submissions"]
+    assert graded["sandbox"] == "process" and graded["total"] == 91

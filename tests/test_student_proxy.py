@@ -1,4 +1,6 @@
-"""The student proxy: calls cross to a child process, and every failure is a clear verdict."""
+"""The student proxy: calls cross to a child process, and every failure is a clear verdict.
+
+Each behaviour holds with both launchers: the bubblewrap sandbox and the plain process."""
 
 import os
 import subprocess
@@ -10,7 +12,8 @@ import pytest
 
 from autograder.student import (BadReply, Limits, MissingFunction, NotImplementedYet, StaleHandle, Student,
                                 StudentCrashed, StudentRaised, StudentTimeout, SubmissionNotLoaded)
-from conftest import write_module
+from autograder.sandbox import SANDBOXES, make_launcher
+from conftest import sandbox_processes, write_module
 
 SOURCE = '''
 import os
@@ -55,9 +58,10 @@ print("printing at import time must not break the channel")
 '''
 
 
-@pytest.fixture
-def student(tmp_path):
-    with Student(str(write_module(tmp_path / "sub", SOURCE)), ["mod"], Limits(call_timeout_s=2)) as s:
+@pytest.fixture(params=SANDBOXES)
+def student(tmp_path, request):
+    with Student(str(write_module(tmp_path / "sub", SOURCE)), ["mod"], Limits(call_timeout_s=2),
+                 make_launcher(request.param)) as s:
         yield s
 
 
@@ -136,29 +140,23 @@ def test_a_missing_module_file_is_reported(tmp_path):
             s.f()
 
 
-def test_a_busy_child_dies_with_its_grader(tmp_path):
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_busy_child_dies_with_its_grader(tmp_path, sandbox):
     folder = write_module(tmp_path / "sub", SOURCE)
-    script = ("import sys, os\nfrom autograder.student import Student, Limits\n"
-              f"s = Student({str(folder)!r}, ['mod'], Limits(call_timeout_s=60))\n"
-              "print(s.cwd_and_pid()[1], flush=True)\ns.spin()\n")
+    script = ("from autograder.student import Student, Limits\nfrom autograder.sandbox import make_launcher\n"
+              f"s = Student({str(folder)!r}, ['mod'], Limits(call_timeout_s=60), make_launcher({sandbox!r}))\n"
+              "s.add(1, 2)\nprint('ready', flush=True)\ns.spin()\n")
     grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    child_pid = int(grader.stdout.readline())
+    assert grader.stdout.readline().strip() == "ready"
     time.sleep(0.3)  # the child is now spinning
+    assert sandbox_processes()
     grader.kill()
     grader.wait()
     for _ in range(100):
-        if not _alive(child_pid):
+        if not sandbox_processes():
             break
         time.sleep(0.05)
-    assert not _alive(child_pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
+    assert sandbox_processes() == []
 
 
 def test_map_makes_many_calls_in_one_round_trip(student):
