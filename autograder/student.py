@@ -377,7 +377,7 @@ class Student:
     def _deadline(self) -> float:
         now = time.monotonic()
         if now >= self._budget_end:
-            raise StudentTimeout(f"the submission used up its total time budget of "
+            raise StudentTimeout(f"not run: the submission used up its total time budget of "
                                  f"{self._limits.submission_timeout_s:g} s")
         return min(now + self._limits.call_timeout_s, self._budget_end)
 
@@ -389,10 +389,16 @@ class Student:
         if self._process is not None:
             self._process.close()
             self._process = None
+        self._deadline()  # a spent budget is a timeout, not a failure to load
         self._generation += 1
-        process = self._start_process()
+        process = self._start_process()  # its retries do not count against the student's time
         try:
-            hello = process.wait_ready(self._deadline())
+            deadline = self._deadline()
+        except StudentTimeout:
+            process.close()
+            raise
+        try:
+            hello = process.wait_ready(deadline)
         except StudentError as exc:
             # A submission that hangs or dies while being imported would do it again.
             process.close()
