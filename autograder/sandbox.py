@@ -52,6 +52,12 @@ class SandboxFailure(Exception):
     """A sandbox did not start. The grader's fault, never the student's: retry, never score."""
 
 
+def die_with_parent() -> None:
+    """In a forked child: have the kernel SIGKILL it when its parent (the grader) dies,
+    even by SIGKILL. Must come after any change of UID, which clears it."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+
+
 def _check(result: int, what: str) -> None:
     if result != 0:
         errno = ctypes.get_errno()
@@ -271,8 +277,7 @@ class _Preexec:
             os.setgroups([])
             os.setresgid(self.uid, self.uid, self.uid)
             os.setresuid(self.uid, self.uid, self.uid)
-        # after the UID change, which would clear it
-        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+        die_with_parent()
         if os.getppid() != self.parent:
             os._exit(1)  # the grader died while we were starting
         limits = self.limits

@@ -12,7 +12,6 @@ sandbox later) is the launcher's business, not the tests'.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
 import shutil
@@ -24,10 +23,9 @@ import time
 from dataclasses import dataclass, field
 
 from autograder import channel
-from autograder.sandbox import SandboxFailure
+from autograder.sandbox import SandboxFailure, die_with_parent
 
 STDERR_TAIL = 600
-PR_SET_PDEATHSIG = 1
 
 
 # ---------------------------------------------------------------------------
@@ -123,7 +121,7 @@ class ProcessLauncher:
 
     def start(self, submission_dir: str, modules: list[str], limits: Limits, scratch: str, stderr):
         def apply_limits():
-            _die_with_parent()
+            die_with_parent()
             cpu = int(limits.submission_timeout_s) + 5
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             memory = limits.memory_mb * 1024 * 1024
@@ -145,15 +143,6 @@ class ProcessLauncher:
 
     def stopped(self, popen) -> None:
         pass
-
-
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill the child if the grader dies, even by SIGKILL."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the child still exits when its channel closes
 
 
 # ---------------------------------------------------------------------------

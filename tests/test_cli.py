@@ -121,3 +121,15 @@ def test_grade_without_bwrap_stops_with_the_fix_unless_asked_for_the_weaker_mode
     assert "unsandboxed" in result.stderr
     [graded] = json.loads(result.stdout)["submissions"]
     assert graded["sandbox"] == "process" and graded["total"] == 91
+
+
+def test_grade_ends_with_the_submissions_that_did_not_grade_cleanly(run, repo_root, tmp_path):
+    submissions = repo_root / "examples" / "submissions"
+    result = run("grade", submissions / "perfect", submissions / "syntax-error", submissions / "wrong-file-name",
+                 "--assignment", "vanilla_rnn", "--db", tmp_path / "g.sqlite", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    summary = result.output[result.output.index("did not grade cleanly"):]
+    assert "2 submission(s) did not grade cleanly" in result.output
+    assert "syntax-error: the submission could not be loaded" in summary and "SyntaxError" in summary
+    assert "wrong-file-name: no rnn_layers.py found" in summary
+    assert "perfect" not in summary

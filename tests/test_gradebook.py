@@ -11,6 +11,7 @@ import pytest
 from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
 from autograder.submissions import discover
+from conftest import sandbox_processes
 
 
 def counts(db):
@@ -69,6 +70,11 @@ def test_a_run_killed_midway_finishes_on_rerun_without_loss_or_duplicates(tmp_pa
         time.sleep(0.05)
     run.send_signal(signal.SIGKILL)
     run.wait()
+    for _ in range(100):  # the sandboxes die with their grader
+        if not sandbox_processes():
+            break
+        time.sleep(0.05)
+    assert sandbox_processes() == []
     partial = counts(db)
     found = discover([repo_root / "examples" / "submissions"], ["rnn_layers"])
     distinct = len({s.content_hash for s in found})  # perfect/ and zipped-perfect.zip hold the same file
