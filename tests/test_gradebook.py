@@ -47,6 +47,19 @@ def test_regrading_unchanged_work_is_free_and_adds_nothing(graded_sample_class, 
     assert counts(db) == before
 
 
+def test_force_regrades_in_place_and_another_sandbox_mode_regrades(tmp_path, vanilla_rnn, repo_root):
+    found = discover([repo_root / "examples" / "submissions" / "mask-ignored"], vanilla_rnn.modules)
+    with Gradebook(tmp_path / "g.sqlite") as book:
+        first = grade_class(vanilla_rnn, found, book)
+        forced = grade_class(vanilla_rnn, found, book, force=True)
+        other_mode = grade_class(vanilla_rnn, found, book, sandbox="process")
+        [stored] = book.class_results(vanilla_rnn.name)
+    assert [o.cached for o in first + forced + other_mode] == [False, False, False]
+    assert first[0].result.score == forced[0].result.score == other_mode[0].result.score == 82
+    assert stored.mode == "process"
+    assert counts(tmp_path / "g.sqlite") == {"submissions": 1, "results": len(stored.tests), "students": 1}
+
+
 def test_identical_work_from_two_students_is_graded_once_and_recorded_for_both(tmp_path, vanilla_rnn, repo_root):
     source = (repo_root / "examples" / "submissions" / "perfect" / "rnn_layers.py").read_bytes()
     for name in ("ann", "bob"):
