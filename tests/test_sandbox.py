@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 from autograder import sandbox
@@ -257,7 +256,3 @@ def test_missing_bwrap_is_explained_with_the_fix(monkeypatch):
     message = str(info.value)
     assert "apt-get install bubblewrap" in message and "--sandbox=process" in message
 
-
-def test_results_cross_unchanged(inside):
-    assert inside.listing("/tmp") == []
-    assert np.isscalar(inside.ok())
