@@ -11,11 +11,11 @@ returns None and the launcher falls back to resource limits.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.processes import kill_until_gone
 
 ROOT = Path("/sys/fs/cgroup")
 
@@ -54,23 +54,18 @@ class Cgroup:
             pass
         return 0
 
+    def members(self) -> set[int]:
+        pids = set()
+        for path in self.procs_files:
+            try:
+                pids |= {int(p) for p in Path(path).read_text().split()}
+            except OSError:
+                pass
+        return pids
+
     def kill_all(self) -> None:
         """SIGKILL every process still in the group (a child that escaped its session)."""
-        for _ in range(50):
-            pids = set()
-            for path in self.procs_files:
-                try:
-                    pids |= {int(p) for p in Path(path).read_text().split()}
-                except OSError:
-                    pass
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
+        kill_until_gone(self.members)
 
     def remove(self) -> None:
         self.kill_all()

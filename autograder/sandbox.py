@@ -25,12 +25,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
 from autograder import cgroups
+from autograder.processes import kill_until_gone, processes_of
 
 BWRAP = "bwrap"
 UID_BASE = int(os.environ.get("RNNKIT_SANDBOX_UID_BASE", "61000"))
@@ -96,36 +96,9 @@ class Slot:
             self._fd = None
 
 
-def processes_of(uid: int) -> list[int]:
-    """Live (not zombie) processes running as ``uid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
-                continue
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in (b"Z", b"X"):
-            found.append(int(entry))
-    return found
-
-
 def kill_uid(uid: int) -> None:
     """SIGKILL every process that runs as ``uid`` (a sandbox's leftovers, in root mode)."""
-    for _ in range(100):
-        pids = processes_of(uid)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.01)
+    kill_until_gone(lambda: processes_of(uid))
 
 
 # ---------------------------------------------------------------------------

@@ -33,14 +33,16 @@ pytestmark = pytest.mark.slow
 
 
 def build_submission(case: str, spec: dict, folder: Path, repo_root: Path) -> None:
+    """The folder NAME/ as it is, plus rnn_layers.py made of the base and NAME.py where there is one."""
     if (HERE / case).is_dir():
         shutil.copytree(HERE / case, folder)
-        return
-    base = {"stub": repo_root / "student_template" / "vanilla_rnn" / "rnn_layers.py",
-            "solution": repo_root / "examples" / "submissions" / "perfect" / "rnn_layers.py"}[spec.get("base", "stub")]
-    folder.mkdir()
-    attack = (HERE / f"{case}.py").read_text()
-    (folder / "rnn_layers.py").write_text(base.read_text() + "\n\n# --- hostile part\n" + attack)
+    else:
+        folder.mkdir()
+    if (HERE / f"{case}.py").exists():
+        base = {"stub": repo_root / "student_template" / "vanilla_rnn" / "rnn_layers.py",
+                "solution": repo_root / "examples" / "submissions" / "perfect" / "rnn_layers.py"}[spec.get("base", "stub")]
+        attack = (HERE / f"{case}.py").read_text()
+        (folder / "rnn_layers.py").write_text(base.read_text() + "\n\n# --- hostile part\n" + attack)
 
 
 @pytest.fixture(scope="module")
