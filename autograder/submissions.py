@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import stat
@@ -80,6 +81,21 @@ def student_name(path: Path) -> str:
     return re.sub(r"[^\w.@+-]+", "_", name).strip("_") or "unnamed"
 
 
+def gradescope_submitter(path: Path) -> str:
+    """The submitter named in a Gradescope ``submission_metadata.json`` beside the files
+    (its first user's student id, else email), or "" where there is none."""
+    metadata = path / "submission_metadata.json" if path.is_dir() else None
+    if metadata is None or not metadata.is_file() or metadata.is_symlink():
+        return ""
+    try:
+        users = json.loads(metadata.read_bytes()[:1_000_000]).get("users") or []
+        first = users[0]
+        who = str(first.get("sid") or first.get("email") or "").strip()
+    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+        return ""
+    return student_name(Path(who)) if who else ""
+
+
 def discover(paths: list[Path], modules: list[str]) -> list[Submission]:
     """Every submission under ``paths``, sorted by student; duplicates of a name get a suffix."""
     found: list[Submission] = []
@@ -125,7 +141,7 @@ def _read_class_entry(path: Path, modules: list[str]) -> Submission:
 
 
 def read_submission(path: Path, modules: list[str]) -> Submission:
-    submission = Submission(student_name(path), path)
+    submission = Submission(gradescope_submitter(path) or student_name(path), path)
     try:
         submission.files, submission.notebook = _pick_files(_list(path), modules, _printable(path.name))
     except SubmissionProblem as exc:

@@ -325,3 +325,17 @@ def test_huge_python_files_are_refused_and_other_encodings_are_kept_as_they_are(
     # the grader reports the encoding when it imports the module, with the line
     assert found["lena"].files == {"rnn_layers.py": "NAME = 'café'\n".encode("latin-1")}
     assert found["lena"].problem == ""
+
+
+def test_a_gradescope_export_folder_is_named_after_its_submitter(tmp_path):
+    folder = tmp_path / "submission_123456"
+    folder.mkdir()
+    (folder / "rnn_layers.py").write_text("X = 1\n")
+    (folder / "submission_metadata.json").write_text(
+        '{"id": 123456, "users": [{"email": "ada@example.edu", "name": "Ada Lovelace", "sid": "1001"}]}')
+    [found] = discover([folder], MODULES)
+    assert found.student == "1001" and found.files == {"rnn_layers.py": b"X = 1\n"}
+    (folder / "submission_metadata.json").write_text('{"users": [{"email": "ada@example.edu", "sid": ""}]}')
+    assert discover([folder], MODULES)[0].student == "ada@example.edu"
+    (folder / "submission_metadata.json").write_text("not json")
+    assert discover([folder], MODULES)[0].student == "submission_123456"
