@@ -15,7 +15,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from rich.table import Table
 
 from autograder import assignment as assignments
-from autograder import local, packaging, reports
+from autograder import exports, local, packaging, reports, roster
 from autograder.assignment import AssignmentError
 from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
@@ -156,8 +156,12 @@ def validate(names):
               help="How student code is isolated: bwrap (bubblewrap sandbox) or process (a plain child "
               "process: weaker, for machines without bwrap; recorded with every result).")
 @click.option("--force", is_flag=True, help="Regrade submissions already in the gradebook.")
+@click.option("--roster", "roster_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Class roster CSV: lists submissions that match no student, and students with none.")
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of submission,student_id for submissions the roster cannot match by name.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def grade(submissions, name, db, workers, sandbox, force, as_json):
+def grade(submissions, name, db, workers, sandbox, force, roster_path, mapping_path, as_json):
     """Grade submissions against the hidden and public tests.
 
     Each SUBMISSION is one student's folder or zip, or a folder holding one
@@ -180,6 +184,7 @@ def grade(submissions, name, db, workers, sandbox, force, as_json):
         fail(str(exc))
     if not found:
         fail("no submissions found in " + ", ".join(map(str, submissions)))
+    matching = load_matching(roster_path, mapping_path, [s.student for s in found])
     if sandbox == "bwrap":
         try:
             probe()
@@ -218,6 +223,8 @@ def grade(submissions, name, db, workers, sandbox, force, as_json):
         out.print(summary_table(a, graded))
         out.print(question_legend(a), highlight=False)
         out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s (sandbox: {sandbox}).")
+    if matching is not None:
+        print_roster_problems(matching, log)
     unclean = [(o.student, o.grader_error or trouble(o.result)) for o in outcomes
                if o.grader_error or trouble(o.result)]
     if unclean:
@@ -267,21 +274,58 @@ def question_legend(a) -> str:
     return "\n".join(f"  Q{i + 1}  {q.id:<16} {q.title.split('. ', 1)[-1]}" for i, q in enumerate(a.questions))
 
 
+def load_matching(roster_path: Path | None, mapping_path: Path | None, names: list[str]):
+    """The roster matching for ``names``, or None without a roster; stops on a bad file."""
+    if roster_path is None:
+        if mapping_path is not None:
+            fail("--mapping needs --roster")
+        return None
+    try:
+        mapping = roster.load_mapping(mapping_path) if mapping_path else None
+        return roster.match(roster.load_roster(roster_path), names, mapping)
+    except roster.RosterError as exc:
+        fail(str(exc))
+
+
+def print_roster_problems(matching, console) -> None:
+    problems = matching.problems()
+    console.print(f"Roster: {len(matching.matched)} submission(s) matched to students"
+                  + (f"; {len(problems)} thing(s) to look at:" if problems else "."), highlight=False)
+    for line in problems:
+        console.print(f"  [yellow]{line}[/]", highlight=False)
+
+
+REPORT_FORMATS = (*reports.FORMATS, *exports.FORMATS)
+
+
 @main.command()
-@click.option("--format", "formats", type=click.Choice(reports.FORMATS), multiple=True, default=["csv"],
+@click.option("--format", "formats", type=click.Choice(REPORT_FORMATS), multiple=True, default=["csv"],
               show_default=True, help="Repeat for several formats.")
 @click.option("--db", type=click.Path(exists=True, path_type=Path), default=Path(DEFAULT_DB), show_default=True)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/reports"), show_default=True)
 @click.option("--assignment", "names", multiple=True, help="Only these assignments (default: all in the gradebook).")
-def report(formats, db, out_dir, names):
+@click.option("--roster", "roster_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Class roster CSV (student_id, name, email, sis_user_id, sis_login_id, canvas_user_id, "
+              "section); needed by canvas and moodle.")
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of submission,student_id for submissions the roster cannot match by name.")
+@click.option("--canvas-assignment-id", help="Canvas's id of the assignment, so the import updates it "
+              "instead of creating a new one.")
+def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assignment_id):
     """Export grades from the gradebook.
 
-    csv: OUT/NAME-grades.csv, one row per student, a column per question, total
-    and percentage. gradescope: OUT/gradescope/NAME/STUDENT/results.json in
-    Gradescope's autograder results format.
+    \b
+    csv         OUT/NAME-grades.csv: a row per student, a column per question
+    gradescope  OUT/gradescope/NAME/STUDENT/results.json (Gradescope's format)
+    canvas      OUT/NAME-canvas.csv: Canvas gradebook import (needs --roster)
+    moodle      OUT/NAME-moodle.csv: Moodle grade import with feedback (needs --roster)
+    otter       OUT/NAME-final_grades.csv: otter-grader's layout
+    feedback    OUT/feedback/NAME/STUDENT.md and .html for each student
 
-    Example: rnnkit report --format csv --format gradescope --db grades.sqlite
+    Example: rnnkit report --format canvas --format feedback --roster roster.csv --db grades.sqlite
     """
+    if any(f in exports.ROSTER_FORMATS for f in formats) and roster_path is None:
+        fail("the canvas and moodle formats need the class roster: add --roster roster.csv")
     root = assignments.find_course_root()
     with Gradebook(db) as book:
         if not (names or book.assignments()):
@@ -292,7 +336,15 @@ def report(formats, db, out_dir, names):
             except AssignmentError:
                 a = None  # graded from a bundle that is not in this course: use what the gradebook has
             results = book.class_results(name)
-            written = reports.write_reports(results, name, reports.questions_of(results, a), list(formats), out_dir)
+            questions = reports.questions_of(results, a)
+            title = a.title if a else name
+            matching = load_matching(roster_path, mapping_path, [r.student for r in results])
+            if matching is not None:
+                print_roster_problems(matching, out)
+            written = reports.write_reports(results, name, questions, [f for f in formats if f in reports.FORMATS],
+                                            out_dir)
+            written += exports.write_exports(results, name, title, questions, list(formats), out_dir,
+                                             matching, canvas_assignment_id)
             out.print(f"[green]wrote[/] {len(written)} file(s) for {name} under {out_dir}")
 
 

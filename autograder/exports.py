@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from autograder.feedback import comment
+from autograder.feedback import comment, write_feedback
 from autograder.roster import Matching
 from autograder.scoring import SubmissionResult, format_points, question_scores
 
@@ -93,3 +93,26 @@ def write_otter(results: list[SubmissionResult], questions, path: Path) -> Path:
             writer.writerow([r.student, *(format_points(scores[i]) for i in ids), format_points(r.score),
                              f"{percent:g}", status])
     return path
+
+
+# Formats that need a roster, and every format this module writes.
+ROSTER_FORMATS = ("canvas", "moodle")
+FORMATS = ("canvas", "moodle", "otter", "feedback")
+
+
+def write_exports(results: list[SubmissionResult], assignment_name: str, title: str, questions,
+                  formats: list[str], out_dir: Path, matching: Matching | None = None,
+                  canvas_assignment_id: str | None = None) -> list[Path]:
+    """Write each requested format under ``out_dir``; Canvas and Moodle need ``matching``."""
+    max_score = max((r.max_score for r in results), default=0.0)
+    written = []
+    if "canvas" in formats:
+        written.append(write_canvas(results, matching, title, max_score,
+                                    out_dir / f"{assignment_name}-canvas.csv", canvas_assignment_id))
+    if "moodle" in formats:
+        written.append(write_moodle(results, matching, title, questions, out_dir / f"{assignment_name}-moodle.csv"))
+    if "otter" in formats:
+        written.append(write_otter(results, questions, out_dir / f"{assignment_name}-final_grades.csv"))
+    if "feedback" in formats:
+        written += write_feedback(results, questions, title, out_dir / "feedback" / assignment_name)
+    return written

@@ -133,3 +133,19 @@ def test_grade_ends_with_the_submissions_that_did_not_grade_cleanly(run, repo_ro
     assert "syntax-error: the submission could not be loaded" in summary and "SyntaxError" in summary
     assert "wrong-file-name: no rnn_layers.py found" in summary
     assert "perfect" not in summary
+
+
+def test_report_writes_the_lms_files_and_lists_roster_problems(run, graded_sample_class, repo_root, tmp_path):
+    db, _ = graded_sample_class
+    result = run("report", "--format", "canvas", "--db", db, "--out", tmp_path)
+    assert result.exit_code == 2 and "need the class roster: add --roster" in result.output
+
+    result = run("report", "--db", db, "--out", tmp_path, "--roster", repo_root / "examples" / "roster.csv",
+                 "--canvas-assignment-id", "4242",
+                 *[arg for f in ("canvas", "moodle", "otter", "feedback") for arg in ("--format", f)])
+    assert result.exit_code == 0, result.output
+    assert "15 submission(s) matched" in result.output and "1016 (Johnson, Katherine) has no submission" in result.output
+    for name in ("vanilla_rnn-canvas.csv", "vanilla_rnn-moodle.csv", "vanilla_rnn-final_grades.csv",
+                 "feedback/vanilla_rnn/perfect.html", "feedback/vanilla_rnn/mask-ignored.md"):
+        assert (tmp_path / name).is_file(), name
+    assert "(4242)" in (tmp_path / "vanilla_rnn-canvas.csv").read_text().splitlines()[0]
