@@ -15,7 +15,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from rich.table import Table
 
 from autograder import assignment as assignments
-from autograder import exports, local, packaging, reports, roster
+from autograder import canvas, exports, feedback, local, packaging, reports, roster
 from autograder.assignment import AssignmentError
 from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
@@ -346,6 +346,88 @@ def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assign
             written += exports.write_exports(results, name, title, questions, list(formats), out_dir,
                                              matching, canvas_assignment_id)
             out.print(f"[green]wrote[/] {len(written)} file(s) for {name} under {out_dir}")
+
+
+@main.group()
+def upload():
+    """Post grades and feedback to a learning management system."""
+
+
+def canvas_user(entry) -> str | None:
+    """How Canvas knows a roster entry, as it goes in a URL."""
+    if entry.canvas_user_id:
+        return entry.canvas_user_id
+    if entry.sis_user_id:
+        return f"sis_user_id:{entry.sis_user_id}"
+    if entry.sis_login_id:
+        return f"sis_login_id:{entry.sis_login_id}"
+    return None
+
+
+@upload.command("canvas")
+@click.option("--url", envvar="CANVAS_URL", required=True, help="Your Canvas, e.g. https://canvas.example.edu "
+              "(or set CANVAS_URL).")
+@click.option("--course", "course_id", required=True, help="Canvas course id (the number after /courses/).")
+@click.option("--assignment", "canvas_assignment", required=True,
+              help="Canvas assignment id (the number after /assignments/).")
+@click.option("--name", help="Which graded assignment to post (default: the gradebook's only one).")
+@click.option("--db", type=click.Path(exists=True, path_type=Path), default=Path(DEFAULT_DB), show_default=True)
+@click.option("--roster", "roster_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Class roster CSV with canvas_user_id, sis_user_id or sis_login_id per student.")
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of submission,student_id for submissions the roster cannot match by name.")
+@click.option("--ledger", type=click.Path(path_type=Path),
+              help="Record of what was posted (default: next to the gradebook).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; post nothing.")
+def upload_canvas(url, course_id, canvas_assignment, name, db, roster_path, mapping_path, ledger, dry_run):
+    """Post each student's total and a feedback comment to a Canvas assignment.
+
+    The access token is read from CANVAS_API_TOKEN, never from the command line. Each
+    grade is recorded in a ledger as soon as Canvas accepts it: after a failure, run the
+    same command again and only what is missing is posted.
+
+    Example: rnnkit upload canvas --url https://canvas.example.edu --course 1234 --assignment 5678 --roster roster.csv --dry-run
+    """
+    with Gradebook(db) as book:
+        known = book.assignments()
+        if name is None:
+            if len(known) != 1:
+                fail(f"say which graded assignment to post with --name (in {db}: {', '.join(known) or 'none'})")
+            name = known[0]
+        results = book.class_results(name)
+    if not results:
+        fail(f"{db} holds no grades for {name}", code=1)
+    try:
+        a = assignments.load(name, assignments.find_course_root())
+    except AssignmentError:
+        a = None
+    questions = reports.questions_of(results, a)
+    matching = load_matching(roster_path, mapping_path, [r.student for r in results])
+    print_roster_problems(matching, out)
+    entries, unreachable = [], []
+    for result in results:
+        entry = matching.matched.get(result.student)
+        user = canvas_user(entry) if entry else None
+        if entry and user is None:
+            unreachable.append(entry.student_id)
+        elif user:
+            entries.append(canvas.GradeEntry(result.student, user, result.score, feedback.comment(result, questions)))
+    if unreachable:
+        out.print(f"[yellow]not posted[/] (no canvas_user_id, sis_user_id or sis_login_id on the roster): "
+                  f"{', '.join(unreachable)}", highlight=False)
+    try:
+        client = canvas.CanvasClient(url, canvas.token_from_env())
+        report = canvas.upload(client, course_id, canvas_assignment, entries,
+                               ledger or db.with_name(db.name + ".canvas-ledger.sqlite"), dry_run=dry_run)
+    except canvas.UploadInterrupted as exc:
+        out.print(exc.report.summary(), highlight=False)
+        fail(str(exc), code=1)
+    except canvas.CanvasError as exc:
+        fail(str(exc))
+    for change in report.pending if dry_run else []:
+        out.print(f"  would post {change.describe()}", highlight=False)
+    out.print(report.summary(), highlight=False)
+    sys.exit(0 if report.ok else 1)
 
 
 if __name__ == "__main__":

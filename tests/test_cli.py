@@ -149,3 +149,34 @@ def test_report_writes_the_lms_files_and_lists_roster_problems(run, graded_sampl
                  "feedback/vanilla_rnn/perfect.html", "feedback/vanilla_rnn/mask-ignored.md"):
         assert (tmp_path / name).is_file(), name
     assert "(4242)" in (tmp_path / "vanilla_rnn-canvas.csv").read_text().splitlines()[0]
+
+
+def test_upload_canvas_dry_run_then_post_then_rerun_posts_nothing(run, graded_sample_class, tmp_path, monkeypatch):
+    from fake_canvas import FakeCanvas
+
+    db, _ = graded_sample_class
+    (tmp_path / "roster.csv").write_text(
+        "student_id,name,email,canvas_user_id,sis_user_id,sis_login_id\n"
+        "1,Ada,perfect@example.edu,101,,\n2,Bob,mask-ignored@example.edu,,S002,\n3,Cy,stub@example.edu,,,cy\n")
+    monkeypatch.setenv("CANVAS_API_TOKEN", "good-token")
+    with FakeCanvas() as canvas:
+        args = ["upload", "canvas", "--url", canvas.url, "--course", canvas.course_id, "--assignment",
+                canvas.assignment_id, "--db", db, "--roster", tmp_path / "roster.csv", "--ledger", tmp_path / "l.sqlite"]
+        result = run(*args, "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert "would post perfect (101): new, 91" in result.output and canvas.puts == []
+        assert "submission 'syntax-error' matches no student on the roster" in result.output
+
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert canvas.grades == {101: 91, 102: 82, 103: 0}
+        assert canvas.comments[102][0].startswith("82/91 points.")
+        result = run(*args)
+        assert result.exit_code == 0 and len(canvas.puts) == 3
+        assert "posted 0, skipped 3" in result.output
+
+    monkeypatch.setenv("CANVAS_API_TOKEN", "wrong")
+    with FakeCanvas() as canvas:
+        result = run("upload", "canvas", "--url", canvas.url, "--course", 1, "--assignment", 7, "--db", db,
+                     "--roster", tmp_path / "roster.csv", "--ledger", tmp_path / "l2.sqlite")
+        assert result.exit_code == 2 and "Canvas rejected the token (401)" in result.output
