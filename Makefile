@@ -33,8 +33,9 @@ sandbox:
 
 demo: setup sandbox
 	$(BIN)/rnnkit package --out $(OUT)/packages
-	$(BIN)/rnnkit grade examples/submissions --assignment vanilla_rnn --db $(DB)
-	$(BIN)/rnnkit report --format csv --format gradescope --db $(DB) --out $(OUT)/reports
+	$(BIN)/rnnkit grade examples/submissions --assignment vanilla_rnn --db $(DB) --roster examples/roster.csv
+	$(BIN)/rnnkit report --db $(DB) --out $(OUT)/reports --roster examples/roster.csv \
+	  --format csv --format gradescope --format canvas --format moodle --format otter --format feedback
 
 test: setup sandbox
 	$(BIN)/python -m pytest -m "slow or not slow"

@@ -12,13 +12,17 @@ import base64
 import json
 import re
 import shutil
+import stat
 import tempfile
+import tomllib
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
 import numpy as np
 
+import autograder
 from autograder import channel
 from autograder.assignment import CONFIG, BUNDLE_SOLUTION, Assignment
 from autograder.local import EXPECTED_VALUES
@@ -218,7 +222,7 @@ def build_bundle_tree(assignment: Assignment, dest: Path) -> None:
 
 
 def package(assignment: Assignment, out_dir: Path) -> dict[str, Path]:
-    """Regenerate ``student_template/NAME`` and write the release and bundle zips into ``out_dir``."""
+    """Regenerate ``student_template/NAME`` and write the release, bundle and Gradescope zips into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rnnkit-package-") as scratch:
         tree = Path(scratch) / assignment.name
@@ -233,7 +237,138 @@ def package(assignment: Assignment, out_dir: Path) -> dict[str, Path]:
         build_bundle_tree(assignment, bundle_tree)
         bundle = out_dir / f"{assignment.name}-autograder.zip"
         write_zip(bundle_tree, bundle, assignment.name)
-    return {"release": release, "bundle": bundle, "template": assignment.template_dir}
+        gradescope_tree = Path(scratch) / "gradescope"
+        build_gradescope_tree(bundle_tree, gradescope_tree)
+        gradescope = out_dir / f"{assignment.name}-gradescope.zip"
+        write_root_zip(gradescope_tree, gradescope)
+    return {"release": release, "bundle": bundle, "gradescope": gradescope, "template": assignment.template_dir}
+
+
+# ---------------------------------------------------------------------------
+# the Gradescope autograder zip
+#
+# Gradescope unpacks the zip into /autograder/source, runs setup.sh there once to build its image,
+# and runs run_autograder (copied to /autograder) for every submission. So the zip's root holds
+#   setup.sh, run_autograder   Gradescope's two entry points
+#   rnnkit/                    what `pip install` needs of the kit: pyproject.toml, README.md, cli.py, autograder/
+#   bundle/                    the autograder bundle, the same tree as NAME-autograder.zip
+# and autograder/gradescope.py reads /autograder/source/bundle.
+
+GRADESCOPE_KIT = "rnnkit"
+GRADESCOPE_BUNDLE = "bundle"
+KIT_FILES = ("pyproject.toml", "README.md", "cli.py")
+DEFAULT_TORCH = "torch>=2.2,<3"
+
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once, as root, to build the autograder's image (an Ubuntu base image):
+# bubblewrap (the sandbox for student code), a venv with the CPU build of torch, and rnnkit.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SOURCE=/autograder/source
+VENV=/autograder/venv
+
+apt-get update
+apt-get install -y --no-install-recommends bubblewrap python3 python3-venv
+PYTHON=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    # rnnkit needs Python 3.11 or newer; older Ubuntu images have it as a package of its own.
+    apt-get install -y --no-install-recommends python3.11 python3.11-venv
+    PYTHON=python3.11
+fi
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/pip" install --no-cache-dir --upgrade pip
+# The CPU build: the default one brings gigabytes of CUDA libraries that Gradescope cannot use.
+"$VENV/bin/pip" install --no-cache-dir --prefer-binary --index-url https://download.pytorch.org/whl/cpu "@TORCH@"
+"$VENV/bin/pip" install --no-cache-dir --prefer-binary "$SOURCE/rnnkit"
+
+# Say now, in the build log, whether student code can be sandboxed here.
+"$VENV/bin/python" -c 'from autograder.sandbox import probe; probe()' \
+    && echo "rnnkit: the bubblewrap sandbox runs here" \
+    || echo "rnnkit: warning: the bubblewrap sandbox cannot run while building the image (see above);" \
+            "if it cannot run when grading either, every submission gets a grader-problem result" \
+            "unless the course allows RNNKIT_SANDBOX=process (see autograder/gradescope.py)"
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this for every submission, from /autograder. `python -m autograder.gradescope`
+# grades it and writes results/results.json whatever happens; this script only covers Python
+# itself failing to start. RNNKIT_GRADESCOPE_ROOT and RNNKIT_PYTHON let tests run it elsewhere.
+set -uo pipefail
+ROOT="${RNNKIT_GRADESCOPE_ROOT:-/autograder}"
+PYTHON="${RNNKIT_PYTHON:-/autograder/venv/bin/python}"
+RESULTS="$ROOT/results/results.json"
+
+rm -f "$RESULTS"
+"$PYTHON" -I -m autograder.gradescope "$ROOT"
+if [ ! -s "$RESULTS" ]; then
+    mkdir -p "$ROOT/results"
+    cat > "$RESULTS" <<'EOF'
+{"score": 0, "execution_time": 0, "output": "**Grader problem: contact your instructor.** The autograder stopped before it could grade your submission. The autograder's output, which only instructors see, says why.", "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "tests": [], "leaderboard": []}
+EOF
+fi
+"""
+
+
+def build_gradescope_tree(bundle_tree: Path, dest: Path) -> None:
+    """Gradescope's autograder for the bundle in ``bundle_tree``, laid out as described above."""
+    dest.mkdir(parents=True)
+    pyproject = copy_kit(dest / GRADESCOPE_KIT)
+    shutil.copytree(bundle_tree, dest / GRADESCOPE_BUNDLE)
+    _write_script(dest / "setup.sh", SETUP_SH.replace("@TORCH@", torch_requirement(pyproject)))
+    _write_script(dest / "run_autograder", RUN_AUTOGRADER)
+
+
+def copy_kit(dest: Path) -> str:
+    """What `pip install` needs to install the kit, and nothing else of its checkout (no tests,
+    examples or solutions); returns the pyproject.toml written."""
+    package_dir = Path(autograder.__file__).resolve().parent
+    shutil.copytree(package_dir, dest / "autograder", ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    checkout = package_dir.parent
+    if all((checkout / name).is_file() for name in KIT_FILES):
+        for name in KIT_FILES:
+            shutil.copyfile(checkout / name, dest / name)
+    else:  # installed from a wheel: no checkout to copy from
+        shutil.copyfile(checkout / "cli.py", dest / "cli.py")
+        (dest / "pyproject.toml").write_text(_pyproject_from_metadata())
+    return (dest / "pyproject.toml").read_text()
+
+
+def _pyproject_from_metadata() -> str:
+    requires = [r for r in metadata.requires("rnnkit") or [] if "extra ==" not in r]
+    dependencies = "".join(f"    {json.dumps(r)},\n" for r in requires)
+    return ('[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
+            f'[project]\nname = "rnnkit"\nversion = "{metadata.version("rnnkit")}"\nrequires-python = ">=3.11"\n'
+            f'dependencies = [\n{dependencies}]\n\n[project.scripts]\nrnnkit = "cli:main"\n\n'
+            '[tool.setuptools]\npy-modules = ["cli"]\npackages = ["autograder"]\n')
+
+
+def torch_requirement(pyproject: str) -> str:
+    """The kit's own torch requirement, so that setup.sh installs a torch the kit accepts."""
+    for requirement in tomllib.loads(pyproject).get("project", {}).get("dependencies", []):
+        if re.match(r"torch\s*([<>=!~;\[]|$)", requirement.strip()):
+            return requirement.strip()
+    return DEFAULT_TORCH
+
+
+def _write_script(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def write_root_zip(folder: Path, zip_path: Path) -> None:
+    """Zip ``folder``'s contents at the zip's root (where Gradescope looks for setup.sh), keeping
+    executable bits, with fixed timestamps and sorted entries like :func:`write_zip`."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if not path.is_file() or "__pycache__" in relative.parts:
+                continue
+            info = zipfile.ZipInfo(relative.as_posix(), ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            archive.writestr(info, path.read_bytes())
 
 
 # ---------------------------------------------------------------------------

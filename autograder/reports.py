@@ -43,39 +43,83 @@ def write_csv(results: list[SubmissionResult], questions: list[Question], path: 
     return path
 
 
-def gradescope_results(result: SubmissionResult, questions: list[Question]) -> dict:
-    """Gradescope's results.json for one submission (scores computed here, never by the child)."""
+GRADESCOPE_VISIBILITY = {"public": "visible", "hidden": "after_due_date"}
+GRADESCOPE_SANDBOXES = {"bwrap": "the bubblewrap sandbox", "process": "a plain child process, without the sandbox"}
+
+
+def gradescope_results(result: SubmissionResult, questions: list[Question], notes: list[str] = (),
+                       leaderboard: list[dict] = ()) -> dict:
+    """Gradescope's results.json for one submission (scores computed here, never by the child).
+
+    Outputs are Markdown. Text a student can influence (messages quoting their exceptions, file
+    names) goes into code blocks, where it renders as written. ``notes`` are extra Markdown
+    paragraphs for the summary (how the code was run, say); ``leaderboard`` entries
+    ({name, value, order?}) follow the score and percentage, so that an assignment can rank
+    students by what else it measures (bits per character, a speed ratio).
+    """
     titles = {q.id: q.title for q in questions}
     order = {q.id: i for i, q in enumerate(questions)}
+
+    def block(text: str) -> str:
+        fence = "```"
+        while fence in text:   # longer than any backtick run inside, so the text cannot close it
+            fence += "`"
+        return f"{fence}text\n{text}\n{fence}"
+
+    def entry(t, number: str) -> dict:
+        return {
+            "score": t.score,
+            "max_score": t.max_score,
+            "status": "passed" if t.passed else "failed",
+            "name": t.name,
+            "name_format": "text",
+            "number": number,
+            "output": "" if t.passed else f"**{t.verdict or 'failed'}**\n\n{block(t.message)}",
+            "output_format": "md",
+            "tags": [t.question, t.visibility],
+            "visibility": GRADESCOPE_VISIBILITY.get(t.visibility, "after_due_date"),
+            "extra_data": {"question": titles.get(t.question, t.question), "verdict": t.verdict},
+        }
+
+    def summary() -> str:
+        total = f"{format_points(result.score)} of {format_points(result.max_score)} points"
+        parts = [f"**{total}** ({percentage(result):g}%)"]
+        rows = [f"| {q.title.replace('|', '/')} | {format_points(q.score)} / {format_points(q.max_score)} "
+                f"| {q.passed} / {q.total} |" for q in question_scores(result.tests, questions) if q.total]
+        if rows:
+            parts.append("\n".join(["| Question | Points | Tests passed |", "| --- | ---: | ---: |", *rows]))
+        if result.problem:
+            parts.append(f"**Your submission could not be graded as submitted:**\n\n{block(result.problem)}")
+        verdicts: dict[str, int] = {}
+        for t in result.tests:
+            if not t.passed:
+                verdicts[t.verdict or "failed"] = verdicts.get(t.verdict or "failed", 0) + 1
+        if verdicts:
+            parts.append("Tests not passed, by verdict: "
+                         + ", ".join(f"{verdict} {n}" for verdict, n in sorted(verdicts.items())) + ".")
+        if result.mode:
+            parts.append(f"Your code ran in {GRADESCOPE_SANDBOXES.get(result.mode, result.mode)}.")
+        return "\n\n".join([*parts, *notes])
+
     numbered = sorted(result.tests, key=lambda t: (order.get(t.question, len(order)), t.visibility != "public"))
     counters: dict[str, int] = {}
     tests = []
     for t in numbered:
         counters[t.question] = counters.get(t.question, 0) + 1
-        tests.append({
-            "score": t.score,
-            "max_score": t.max_score,
-            "status": "passed" if t.passed else "failed",
-            "name": t.name,
-            "number": f"{order.get(t.question, len(order)) + 1}.{counters[t.question]}",
-            "output": t.message if not t.passed else "",
-            "output_format": "text",
-            "tags": [t.question, t.visibility],
-            "visibility": "visible" if t.visibility == "public" else "after_due_date",
-            "extra_data": {"question": titles.get(t.question, t.question), "verdict": t.verdict},
-        })
-    summary = f"{format_points(result.score)} of {format_points(result.max_score)} points."
-    if result.problem:
-        summary += f" Your submission could not be graded as submitted: {result.problem}"
+        tests.append(entry(t, f"{order.get(t.question, len(order)) + 1}.{counters[t.question]}"))
     return {
         "score": result.score,
-        "execution_time": round(result.seconds, 3),
-        "output": summary,
-        "output_format": "text",
+        "execution_time": round(result.seconds, 2),
+        "output": summary(),
+        "output_format": "md",
+        "test_output_format": "md",
+        "test_name_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "leaderboard": [],
+        "leaderboard": [{"name": "Score", "value": result.score, "order": "desc"},
+                        {"name": "Percentage", "value": percentage(result), "order": "desc"},
+                        *leaderboard],
     }
 
 
