@@ -35,7 +35,7 @@ demo: setup sandbox
 	$(BIN)/rnnkit package --out $(OUT)/packages
 	$(BIN)/rnnkit grade examples/submissions --assignment vanilla_rnn --db $(DB) --roster examples/roster.csv
 	$(BIN)/rnnkit report --db $(DB) --out $(OUT)/reports --roster examples/roster.csv \
-	  --format csv --format gradescope --format canvas --format moodle --format otter --format feedback
+	  --format csv --format gradescope --format canvas --format moodle --format otter --format feedback --format html
 
 test: setup sandbox
 	$(BIN)/python -m pytest -m "slow or not slow"

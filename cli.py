@@ -321,6 +321,7 @@ def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assign
     moodle      OUT/NAME-moodle.csv: Moodle grade import with feedback (needs --roster)
     otter       OUT/NAME-final_grades.csv: otter-grader's layout
     feedback    OUT/feedback/NAME/STUDENT.md and .html for each student
+    html        OUT/NAME-report.html: class statistics, plots, hardest questions
 
     Example: rnnkit report --format canvas --format feedback --roster roster.csv --db grades.sqlite
     """

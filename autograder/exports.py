@@ -1,4 +1,5 @@
-"""Grade files that learning management systems import, built from the gradebook and a roster.
+"""Grade files that learning management systems import, built from the gradebook and a roster
+(and, through :func:`write_exports`, the feedback pages and the instructor's HTML report).
 
 - ``canvas``: Canvas's gradebook import CSV. The header is ``Student, ID, SIS User ID,
   SIS Login ID, Section`` and one column per assignment named ``Title (assignment id)``
@@ -21,6 +22,7 @@ import csv
 from pathlib import Path
 
 from autograder.feedback import comment, write_feedback
+from autograder.report_html import write_html_report
 from autograder.roster import Matching
 from autograder.scoring import SubmissionResult, format_points, question_scores
 
@@ -97,7 +99,7 @@ def write_otter(results: list[SubmissionResult], questions, path: Path) -> Path:
 
 # Formats that need a roster, and every format this module writes.
 ROSTER_FORMATS = ("canvas", "moodle")
-FORMATS = ("canvas", "moodle", "otter", "feedback")
+FORMATS = ("canvas", "moodle", "otter", "feedback", "html")
 
 
 def write_exports(results: list[SubmissionResult], assignment_name: str, title: str, questions,
@@ -115,4 +117,6 @@ def write_exports(results: list[SubmissionResult], assignment_name: str, title: 
         written.append(write_otter(results, questions, out_dir / f"{assignment_name}-final_grades.csv"))
     if "feedback" in formats:
         written += write_feedback(results, questions, title, out_dir / "feedback" / assignment_name)
+    if "html" in formats:
+        written.append(write_html_report(results, assignment_name, title, questions, out_dir))
     return written

@@ -142,11 +142,12 @@ def test_report_writes_the_lms_files_and_lists_roster_problems(run, graded_sampl
 
     result = run("report", "--db", db, "--out", tmp_path, "--roster", repo_root / "examples" / "roster.csv",
                  "--canvas-assignment-id", "4242",
-                 *[arg for f in ("canvas", "moodle", "otter", "feedback") for arg in ("--format", f)])
+                 *[arg for f in ("canvas", "moodle", "otter", "feedback", "html") for arg in ("--format", f)])
     assert result.exit_code == 0, result.output
     assert "15 submission(s) matched" in result.output and "1016 (Johnson, Katherine) has no submission" in result.output
     for name in ("vanilla_rnn-canvas.csv", "vanilla_rnn-moodle.csv", "vanilla_rnn-final_grades.csv",
-                 "feedback/vanilla_rnn/perfect.html", "feedback/vanilla_rnn/mask-ignored.md"):
+                 "feedback/vanilla_rnn/perfect.html", "feedback/vanilla_rnn/mask-ignored.md",
+                 "vanilla_rnn-report.html"):
         assert (tmp_path / name).is_file(), name
     assert "(4242)" in (tmp_path / "vanilla_rnn-canvas.csv").read_text().splitlines()[0]
 
