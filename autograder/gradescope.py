@@ -113,6 +113,15 @@ def choose_sandbox(assignment: Assignment) -> tuple[str, list[str]]:
     raise GraderProblem(why, advice=FALLBACK_HOWTO)
 
 
+def hide_autograder_files(root: Path) -> None:
+    """Without the sandbox, a child that runs as a user of its own (the grader is root here)
+    must not read the reference and hidden tests: the bundle is loaded, so close it to others."""
+    if os.geteuid() == 0:
+        for folder in (root / "source", root / "results"):
+            if folder.is_dir():
+                os.chmod(folder, 0o700)
+
+
 def fallback_allowed(assignment: Assignment) -> bool:
     """Only an explicit setting lets student code run without the sandbox."""
     setting = os.environ.get(SANDBOX_VARIABLE) or assignment.extra.get("gradescope", {}).get("sandbox_fallback")
@@ -132,6 +141,8 @@ def grade(root: Path) -> dict:
     if not (root / "submission").exists():
         submission.problem = "nothing was submitted: the submission folder is missing"
     sandbox, notes = choose_sandbox(assignment)
+    if sandbox == "process":
+        hide_autograder_files(root)
     sid = submission_id(assignment.name, assignment.fingerprint(), submission.content_hash)
     seed = seed_for(assignment.name, submission.content_hash)
     result, error = grade_submission(assignment, submission, sid, seed, sandbox)

@@ -16,6 +16,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from autograder import channel
-from autograder.sandbox import SandboxFailure, die_with_parent
+from autograder.sandbox import SandboxFailure, Slot, die_with_parent, kill_uid
 
 STDERR_TAIL = 600
 
@@ -102,12 +103,20 @@ class Limits:
 class ProcessLauncher:
     """Starts the worker as a plain child process with resource limits.
 
-    It is not a sandbox: the child runs as the grader's user. It clears the
-    environment, runs in its own session (so its whole process group can be
-    killed) and in a scratch working directory.
+    It is not a sandbox: the child sees the grader's files and network. It clears the
+    environment, runs in its own session (so its whole process group can be killed)
+    and in a scratch working directory. When the grader runs as root (a Gradescope
+    container, say) and the interpreter is readable by other users, the child runs as a
+    UID of its own instead, with a private copy of the submission: it cannot read
+    root's files, signal the grader or other processes, and nothing it starts survives
+    it (every process of that UID is killed when it stops).
     """
 
     name = "process"
+
+    def __init__(self):
+        self.drop_privileges = os.geteuid() == 0 and readable_by_anyone(worker_paths())
+        self._slots: dict[int, Slot] = {}
 
     def command(self, submission_dir: str, modules: list[str]) -> list[str]:
         return [sys.executable, "-I", "-B", "-m", "autograder.worker", submission_dir, *modules]
@@ -120,8 +129,22 @@ class ProcessLauncher:
         return env
 
     def start(self, submission_dir: str, modules: list[str], limits: Limits, scratch: str, stderr):
+        slot = Slot() if self.drop_privileges else None
+        if slot is not None:
+            # the child's own copy of the submission, in a scratch folder it owns
+            submission_dir = shutil.copytree(submission_dir, os.path.join(scratch, "submission"),
+                                             symlinks=True)
+            for root, dirs, files in os.walk(scratch):
+                for name in [root, *(os.path.join(root, f) for f in files)]:
+                    os.lchown(name, slot.uid, slot.uid)
+
         def apply_limits():
-            die_with_parent()
+            if slot is not None:
+                os.setgroups([])
+                os.setresgid(slot.uid, slot.uid, slot.uid)
+                os.setresuid(slot.uid, slot.uid, slot.uid)
+                resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+            die_with_parent()  # after the UID change, which clears it
             cpu = int(limits.submission_timeout_s) + 5
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             memory = limits.memory_mb * 1024 * 1024
@@ -130,19 +153,54 @@ class ProcessLauncher:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-        return subprocess.Popen(
-            self.command(submission_dir, modules),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-            cwd=scratch, env=self.environment(scratch),
-            start_new_session=True, preexec_fn=apply_limits,
-        )
-
+        try:
+            popen = subprocess.Popen(
+                self.command(submission_dir, modules),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                cwd=scratch, env=self.environment(scratch),
+                start_new_session=True, preexec_fn=apply_limits,
+            )
+        except BaseException:
+            if slot is not None:
+                slot.release()
+            raise
+        if slot is not None:
+            self._slots[popen.pid] = slot
+        return popen
 
     def out_of_memory(self, popen) -> bool:
         return False  # no cgroup to ask; an address-space limit shows up as MemoryError
 
     def stopped(self, popen) -> None:
-        pass
+        slot = self._slots.pop(popen.pid, None)
+        if slot is not None:
+            kill_uid(slot.uid)
+            slot.release()
+
+
+def worker_paths() -> list[str]:
+    """What a child running as another user must be able to read to start the worker."""
+    import numpy
+
+    import autograder
+
+    return [os.path.realpath(sys.executable), os.path.dirname(os.__file__),
+            os.path.dirname(numpy.__file__), os.path.dirname(autograder.__file__)]
+
+
+def readable_by_anyone(paths: list[str]) -> bool:
+    """Whether every path is readable, and every folder above it searchable, by other users."""
+    for path in paths:
+        if not os.stat(path).st_mode & stat.S_IROTH:
+            return False
+        folder = os.path.dirname(path)
+        while True:
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                return False
+            if folder == os.path.dirname(folder):
+                break
+            folder = os.path.dirname(folder)
+    return True
 
 
 # ---------------------------------------------------------------------------

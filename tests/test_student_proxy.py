@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from autograder.student import (BadReply, Limits, MissingFunction, NotImplementedYet, StaleHandle, Student,
-                                StudentCrashed, StudentRaised, StudentTimeout, SubmissionNotLoaded)
+from autograder.student import (BadReply, Limits, MissingFunction, NotImplementedYet, ProcessLauncher, StaleHandle,
+                                Student, StudentCrashed, StudentRaised, StudentTimeout, SubmissionNotLoaded)
 from autograder.sandbox import SANDBOXES, make_launcher
 from conftest import sandbox_processes, write_module
 
@@ -167,3 +167,28 @@ def test_map_makes_many_calls_in_one_round_trip(student):
         student.map("bad_shapes", [(np.ones((2, 2)),)])
     with pytest.raises(BadReply, match="add should return a tuple of at least 1 values; it returned a value of type int"):
         student.map("add", [(1, 2)], output=0)
+
+
+def test_a_root_grader_drops_privileges_only_where_the_child_can_start(tmp_path):
+    from autograder.student import readable_by_anyone
+
+    (tmp_path / "open" / "lib").mkdir(parents=True)
+    (tmp_path / "open" / "lib" / "python").write_text("")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(tmp_path / "open", 0o755)
+    os.chmod(tmp_path / "open" / "lib" / "python", 0o644)
+    parents_open = all(os.stat(p).st_mode & 0o001 for p in tmp_path.parents)
+    assert readable_by_anyone([str(tmp_path / "open" / "lib" / "python")]) == parents_open
+    os.chmod(tmp_path / "open", 0o700)   # like a Python under /root
+    assert not readable_by_anyone([str(tmp_path / "open" / "lib" / "python")])
+
+
+@pytest.mark.skipif(not (os.geteuid() == 0 and ProcessLauncher().drop_privileges),
+                    reason="needs a root grader whose Python other users can read (as on Gradescope)")
+def test_without_the_sandbox_a_root_grader_runs_the_child_as_another_user(tmp_path):
+    source = SOURCE + "\ndef who():\n    return os.getuid(), os.access('/etc/shadow', os.R_OK)\n"
+    with Student(str(write_module(tmp_path / "sub", source)), ["mod"], Limits(call_timeout_s=5),
+                 ProcessLauncher()) as s:
+        uid, shadow = s.who()
+    assert uid != 0 and not shadow
+    assert sandbox_processes() == []
