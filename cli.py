@@ -193,8 +193,8 @@ def grade(submissions, name, db, workers, sandbox, force, roster_path, mapping_p
     log = err if as_json else out
     log.print(f"Grading {len(found)} submission(s) of {a.name} with {workers} worker(s) into {db}")
     if sandbox == "process":
-        log.print("[yellow]warning:[/] --sandbox=process: student code runs as your user, unsandboxed; "
-                  "every result records this", highlight=False)
+        log.print("[yellow]warning:[/] --sandbox=process: student code runs without the sandbox (it can read "
+                  "world-readable files and use the network); every result records this", highlight=False)
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())

@@ -68,14 +68,51 @@ def python_lines(source: str) -> list[str]:
     lines = re.split(r"\r\n|\r|\n", source)
     if source.lstrip().startswith("%%"):   # a cell magic owns its whole cell, which need not be Python
         return [NOT_RUN + line for line in lines]
-    result = []
+    result, scanner = [], _LogicalLines()
     for line in lines:
-        magic = _MAGIC_LINE.match(line)
+        magic = _MAGIC_LINE.match(line) if scanner.at_start() else None
         if magic:
             indent = magic.group(1)   # inside a block, `pass` keeps the block valid
             line = f"{indent}pass  {NOT_RUN}{line.strip()}" if indent else NOT_RUN + line
+        else:
+            scanner.feed(line)
         result.append(line)
     return result
+
+
+class _LogicalLines:
+    """Tracks whether the next physical line starts a logical line, as IPython sees it:
+    not inside brackets, a triple-quoted string, or after a backslash continuation."""
+
+    def __init__(self):
+        self.depth, self.quote, self.continued = 0, "", False
+
+    def at_start(self) -> bool:
+        return self.depth == 0 and not self.quote and not self.continued
+
+    def feed(self, line: str) -> None:
+        i, quote = 0, self.quote
+        while i < len(line):
+            if quote:
+                if line.startswith(quote, i):
+                    i, quote = i + len(quote), ""
+                    continue
+                i += 2 if line[i] == "\\" else 1
+                continue
+            char = line[i]
+            if char == "#":
+                break
+            if line.startswith(('"""', "'''"), i):
+                quote, i = line[i:i + 3], i + 3
+                continue
+            if char in "\"'":
+                quote, i = char, i + 1
+                continue
+            self.depth += (char in "([{") - (char in ")]}")
+            i += 1
+        self.depth = max(self.depth, 0)
+        self.quote = quote if len(quote) == 3 else ""   # a one-quote string ends with its line
+        self.continued = line.rstrip().endswith("\\") and not line.lstrip().startswith("#")
 
 
 def _code_cells(data: bytes, name: str) -> list[str]:

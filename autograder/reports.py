@@ -84,18 +84,20 @@ def gradescope_results(result: SubmissionResult, questions: list[Question], note
     def summary() -> str:
         total = f"{format_points(result.score)} of {format_points(result.max_score)} points"
         parts = [f"**{total}** ({percentage(result):g}%)"]
-        rows = [f"| {q.title.replace('|', '/')} | {format_points(q.score)} / {format_points(q.max_score)} "
-                f"| {q.passed} / {q.total} |" for q in question_scores(result.tests, questions) if q.total]
+        # Public tests only: hidden tests' results stay hidden until Gradescope shows them.
+        public = [t for t in result.tests if t.visibility == "public"]
+        rows = [f"| {q.title.replace('|', '/')} | {q.passed} / {q.total} |"
+                for q in question_scores(public, questions) if q.total]
         if rows:
-            parts.append("\n".join(["| Question | Points | Tests passed |", "| --- | ---: | ---: |", *rows]))
+            parts.append("\n".join(["| Question | Public tests passed |", "| --- | ---: |", *rows]))
         if result.problem:
             parts.append(f"**Your submission could not be graded as submitted:**\n\n{block(result.problem)}")
         verdicts: dict[str, int] = {}
-        for t in result.tests:
+        for t in public:
             if not t.passed:
                 verdicts[t.verdict or "failed"] = verdicts.get(t.verdict or "failed", 0) + 1
         if verdicts:
-            parts.append("Tests not passed, by verdict: "
+            parts.append("Public tests not passed, by verdict: "
                          + ", ".join(f"{verdict} {n}" for verdict, n in sorted(verdicts.items())) + ".")
         if result.mode:
             parts.append(f"Your code ran in {GRADESCOPE_SANDBOXES.get(result.mode, result.mode)}.")

@@ -6,7 +6,7 @@ spaces, hyphens and underscores do not matter):
     student_id (required), name, email, sis_user_id, sis_login_id, canvas_user_id, section
 
 A submission is named after its folder or zip (or, for a Gradescope export, the
-submitter in its ``submission_metadata.json``). It belongs to the roster entry whose
+submitter that the export's ``submission_metadata.yml`` gives for its folder). It belongs to the roster entry whose
 student id, email, email's local part, SIS login or user id, Canvas user id or name
 it matches, or to the one an explicit mapping file (``submission,student_id``) names.
 Nothing is dropped silently: submissions that match nobody (or several students),
@@ -49,7 +49,7 @@ class RosterEntry:
         """Every normalised name a submission of this student might carry."""
         values = [self.student_id, self.email, self.email.split("@")[0], self.sis_user_id,
                   self.sis_login_id, self.canvas_user_id, self.name]
-        return {normalise(v) for v in values if v.strip()}
+        return {key for key in map(normalise, values) if key}
 
 
 @dataclass
@@ -73,7 +73,9 @@ class Matching:
 
 
 def normalise(value: str) -> str:
-    return re.sub(r"[^a-z0-9@.]+", "", value.strip().lower())
+    """Case and punctuation do not matter, but they still separate: "Noether, Emmy" and
+    "noether-emmy" are the same; "1001-2" and "10012" are not. Letters of any script count."""
+    return re.sub(r"[\W_]+", "-", value.strip().lower()).strip("-")
 
 
 def _column(header: str) -> str | None:

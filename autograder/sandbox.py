@@ -22,6 +22,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -69,24 +70,29 @@ def _check(result: int, what: str) -> None:
 
 
 class Slot:
-    """A numbered lock held while one sandbox lives; its UID is ``UID_BASE + index``.
+    """A numbered lock held while one child lives; its UID is ``UID_BASE + index``. Root only.
 
-    The lock is a file lock, so concurrent workers and concurrent ``grade`` runs
-    never share a UID, and a killed grader's slots free themselves.
+    The lock is a file lock, so concurrent workers and concurrent ``grade`` runs never
+    share a UID, and a killed grader's slots free themselves. The lock folder is root's
+    own (``/run``, not a world-writable ``/tmp`` where another user could plant links or
+    delete held locks). Whatever still runs as a slot's UID when it is taken (left by a
+    grader that was killed) is killed first.
     """
 
-    folder = Path(tempfile.gettempdir()) / "rnnkit-sandbox-slots"
+    folder = Path(os.environ.get("RNNKIT_SLOT_DIR", "/run/rnnkit-sandbox-slots"))
 
     def __init__(self):
-        self.folder.mkdir(mode=0o755, exist_ok=True)
+        _check_private_folder(self.folder)
         for index in range(MAX_SLOTS):
-            fd = os.open(self.folder / f"{index}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(self.folder / f"{index}.lock",
+                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
                 continue
             self.index, self.uid, self._fd = index, UID_BASE + index, fd
+            kill_uid(self.uid)
             return
         raise SandboxFailure(f"all {MAX_SLOTS} sandbox slots are busy")
 
@@ -94,6 +100,20 @@ class Slot:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _check_private_folder(folder: Path) -> None:
+    """Make ``folder`` (0755, root's), or check that the one there is root's and not a link."""
+    try:
+        folder.mkdir(mode=0o755)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise SandboxFailure(f"cannot create the sandbox slot folder {folder}: {exc}") from None
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        raise SandboxFailure(f"{folder} must be a folder owned by root and writable only by root; "
+                             "remove it and grade again")
 
 
 def kill_uid(uid: int) -> None:
@@ -337,14 +357,13 @@ def _try_sandbox() -> str:
             except SandboxFailure as exc:
                 return str(exc)
             try:
-                popen.stdin.close()
-                out = popen.stdout.read()
-                code = popen.wait(timeout=60)
+                out, _ = popen.communicate(timeout=60)
+                code = popen.returncode
             except subprocess.TimeoutExpired:
                 os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait()
                 return "a test sandbox did not finish within 60 s"
             finally:
-                popen.stdout.close()
                 launcher.stopped(popen)
             stderr.seek(0)
             if code != 0 or not out:

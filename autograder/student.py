@@ -131,12 +131,15 @@ class ProcessLauncher:
     def start(self, submission_dir: str, modules: list[str], limits: Limits, scratch: str, stderr):
         slot = Slot() if self.drop_privileges else None
         if slot is not None:
-            # the child's own copy of the submission, in a scratch folder it owns
-            submission_dir = shutil.copytree(submission_dir, os.path.join(scratch, "submission"),
-                                             symlinks=True)
-            for root, dirs, files in os.walk(scratch):
-                for name in [root, *(os.path.join(root, f) for f in files)]:
-                    os.lchown(name, slot.uid, slot.uid)
+            try:  # the child's own copy of the submission, in a scratch folder it owns
+                submission_dir = shutil.copytree(submission_dir, os.path.join(scratch, "submission"),
+                                                 symlinks=True)
+                for root, dirs, files in os.walk(scratch):
+                    for name in [root, *(os.path.join(root, f) for f in files)]:
+                        os.lchown(name, slot.uid, slot.uid)
+            except BaseException:
+                slot.release()
+                raise
 
         def apply_limits():
             if slot is not None:
@@ -250,11 +253,16 @@ class StudentProcess:
         return self._receive(deadline, during)
 
     def _receive(self, deadline, during):
+        waited_from = time.monotonic()
         try:
             body = channel.read_frame(self.popen.stdout.fileno(), deadline,
                                       cap=self.limits.frame_cap_mb * 1024 * 1024)
         except channel.ChannelTimeout:
             self.kill()
+            waited = time.monotonic() - waited_from
+            if waited < self.limits.call_timeout_s - 0.5:
+                raise StudentTimeout(f"no result after {waited:.1f} s while {during}, when the submission's "
+                                     f"total time budget of {self.limits.submission_timeout_s:g} s ran out") from None
             raise StudentTimeout(f"no result after {self.limits.call_timeout_s:g} s while {during} "
                                  "(an infinite loop, or far too slow)") from None
         except channel.FrameTooLarge as exc:
@@ -438,17 +446,17 @@ class Student:
             self._process = None
         self._deadline()  # a spent budget is a timeout, not a failure to load
         self._generation += 1
-        process = self._start_process()  # its retries do not count against the student's time
-        try:
-            deadline = self._deadline()
-        except StudentTimeout:
-            process.close()
-            raise
+        started = time.monotonic()
+        process = self._start_process()
+        self._budget_end += time.monotonic() - started  # starting (and retrying) is not the student's time
+        deadline = self._deadline()
         try:
             hello = process.wait_ready(deadline)
         except StudentError as exc:
-            # A submission that hangs or dies while being imported would do it again.
             process.close()
+            if isinstance(exc, StudentTimeout) and deadline >= self._budget_end:
+                raise  # cut short by the budget: not a verdict on loading
+            # A submission that hangs or dies while being imported would do it again.
             self._load_failure = SubmissionNotLoaded(f"the submission could not be loaded: {exc}")
             raise self._load_failure from None
         if not isinstance(hello, dict) or not hello.get("ok"):
@@ -468,6 +476,8 @@ class Student:
                                          self._launcher, self._generation)
             except SandboxFailure as exc:
                 failures.append(str(exc))
+            except (OSError, subprocess.SubprocessError) as exc:  # no process, no file: the host's fault
+                failures.append(f"{type(exc).__name__}: {exc}")
             else:
                 try:
                     process.wait_started()
@@ -499,13 +509,18 @@ def _error_from(error, name: str | None) -> StudentError:
     kind = error.get("kind")
     message = str(error.get("message", ""))[:2000]
     if kind in ("load", "missing-file"):
+        # every later test fails with this one reason, so it names the limit when it was one
+        if error.get("type") == "MemoryError":
+            message = f"it ran out of memory while being imported ({message})"
+        elif "[Errno 27]" in message:
+            message = f"it went over the output limit while being imported ({message})"
         return SubmissionNotLoaded(f"the submission could not be loaded: {message}")
     if kind == "missing":
         return MissingFunction(message)
-    if kind in ("raised", "load") and error.get("type") == "MemoryError":
-        return MemoryLimit(f"{name or 'the submission'} ran out of memory ({message})")
-    if kind in ("raised", "load") and "[Errno 27]" in message:  # EFBIG: the file-size limit
-        return OutputLimit(f"{name or 'the submission'} went over the output limit: {message}")
+    if kind == "raised" and error.get("type") == "MemoryError":
+        return MemoryLimit(f"{name} ran out of memory ({message})")
+    if kind == "raised" and "[Errno 27]" in message:  # EFBIG: the file-size limit
+        return OutputLimit(f"{name} went over the output limit: {message}")
     if kind == "raised" and error.get("type") == "NotImplementedError":
         return NotImplementedYet(f"{name} is not implemented yet (it raises NotImplementedError)")
     if kind == "raised":

@@ -26,6 +26,8 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+import yaml
+
 from autograder.notebooks import NotebookProblem, notebook_to_module
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -82,8 +84,9 @@ def student_name(path: Path) -> str:
 
 
 def gradescope_submitter(path: Path) -> str:
-    """The submitter named in a Gradescope ``submission_metadata.json`` beside the files
-    (its first user's student id, else email), or "" where there is none."""
+    """The submitter named in the ``submission_metadata.json`` that Gradescope writes into
+    the grading container's root ``path`` (its first user's student id, else email), or "".
+    Never read from inside a submission: students choose what is there."""
     metadata = path / "submission_metadata.json" if path.is_dir() else None
     if metadata is None or not metadata.is_file() or metadata.is_symlink():
         return ""
@@ -94,6 +97,31 @@ def gradescope_submitter(path: Path) -> str:
     except (OSError, ValueError, AttributeError, IndexError, TypeError):
         return ""
     return student_name(Path(who)) if who else ""
+
+
+def gradescope_export_submitters(folder: Path) -> dict[str, str]:
+    """For a Gradescope export ("Download submissions"), each submission folder's submitter
+    (student id, else email) from the ``submission_metadata.yml`` Gradescope writes beside
+    the folders; {} for any other class folder."""
+    metadata = folder / "submission_metadata.yml"
+    if not metadata.is_file() or metadata.is_symlink():
+        return {}
+    try:
+        entries = yaml.safe_load(metadata.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    submitters = {}
+    for name, entry in entries.items() if isinstance(entries, dict) else ():
+        people = _field(entry, "submitters") or []
+        who = next((str(_field(p, "sid") or _field(p, "email") or "").strip() for p in people[:1]), "")
+        if who:
+            submitters[str(name)] = student_name(Path(who))
+    return submitters
+
+
+def _field(entry, key: str):
+    """Gradescope's YAML keys are Ruby symbols (":sid"); accept plain keys too."""
+    return entry.get(f":{key}", entry.get(key)) if isinstance(entry, dict) else None
 
 
 def discover(paths: list[Path], modules: list[str]) -> list[Submission]:
@@ -107,7 +135,12 @@ def discover(paths: list[Path], modules: list[str]) -> list[Submission]:
             found.append(read_submission(path, modules))
         else:
             entries = [p for p in sorted(path.iterdir()) if p.is_dir() or p.suffix.lower() == ".zip"]
-            found += [_read_class_entry(p, modules) for p in entries if p.name not in IGNORED_PARTS]
+            submitters = gradescope_export_submitters(path)
+            for entry in entries:
+                if entry.name not in IGNORED_PARTS:
+                    submission = _read_class_entry(entry, modules)
+                    submission.student = submitters.get(entry.name, submission.student)
+                    found.append(submission)
     seen: dict[str, int] = {}
     for submission in found:
         count = seen.get(submission.student, 0)
@@ -141,7 +174,7 @@ def _read_class_entry(path: Path, modules: list[str]) -> Submission:
 
 
 def read_submission(path: Path, modules: list[str]) -> Submission:
-    submission = Submission(gradescope_submitter(path) or student_name(path), path)
+    submission = Submission(student_name(path), path)
     try:
         submission.files, submission.notebook = _pick_files(_list(path), modules, _printable(path.name))
     except SubmissionProblem as exc:

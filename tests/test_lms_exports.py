@@ -91,3 +91,11 @@ def test_otter_final_grades_file(class_results, vanilla_rnn, tmp_path):
     assert reference[2] in written
     statuses = {r[0]: r[-1] for r in written[2:]}
     assert statuses["perfect"] == "Completed" and statuses["wrong-file-name"].startswith("Not graded as submitted")
+
+
+def test_punctuation_and_scripts_never_merge_two_students(tmp_path):
+    (tmp_path / "r.csv").write_text("student_id,name\n1001,Ada\n10012,Bob\n2001,李雷\n", encoding="utf-8")
+    roster = load_roster(tmp_path / "r.csv")
+    matching = match(roster, ["1001-2", "王芳", "李雷", "1001"])
+    assert {n: e.student_id for n, e in matching.matched.items()} == {"李雷": "2001", "1001": "1001"}
+    assert sorted(matching.unmatched) == ["1001-2", "王芳"]

@@ -192,3 +192,12 @@ def test_without_the_sandbox_a_root_grader_runs_the_child_as_another_user(tmp_pa
         uid, shadow = s.who()
     assert uid != 0 and not shadow
     assert sandbox_processes() == []
+
+
+def test_a_budget_that_runs_out_during_loading_is_a_timeout_not_a_broken_submission(tmp_path):
+    folder = write_module(tmp_path / "slow", "import time\ntime.sleep(3)\n\ndef f():\n    return 1\n")
+    with Student(str(folder), ["mod"], Limits(call_timeout_s=5, submission_timeout_s=1)) as s:
+        with pytest.raises(StudentTimeout, match="total time budget of 1 s ran out"):
+            s.f()
+        with pytest.raises(StudentTimeout, match="not run: the submission used up its total time budget"):
+            s.f()

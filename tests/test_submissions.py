@@ -327,15 +327,26 @@ def test_huge_python_files_are_refused_and_other_encodings_are_kept_as_they_are(
     assert found["lena"].problem == ""
 
 
-def test_a_gradescope_export_folder_is_named_after_its_submitter(tmp_path):
-    folder = tmp_path / "submission_123456"
-    folder.mkdir()
-    (folder / "rnn_layers.py").write_text("X = 1\n")
-    (folder / "submission_metadata.json").write_text(
-        '{"id": 123456, "users": [{"email": "ada@example.edu", "name": "Ada Lovelace", "sid": "1001"}]}')
-    [found] = discover([folder], MODULES)
-    assert found.student == "1001" and found.files == {"rnn_layers.py": b"X = 1\n"}
-    (folder / "submission_metadata.json").write_text('{"users": [{"email": "ada@example.edu", "sid": ""}]}')
-    assert discover([folder], MODULES)[0].student == "ada@example.edu"
-    (folder / "submission_metadata.json").write_text("not json")
-    assert discover([folder], MODULES)[0].student == "submission_123456"
+def test_a_gradescope_export_names_each_submission_after_its_submitter(tmp_path):
+    export = tmp_path / "assignment_export"
+    for folder, text in (("submission_1", "A = 1\n"), ("submission_2", "B = 1\n"), ("submission_3", "C = 1\n")):
+        (export / folder).mkdir(parents=True)
+        (export / folder / "rnn_layers.py").write_text(text)
+    (export / "submission_metadata.yml").write_text(
+        "submission_1:\n  :submitters:\n  - :name: Ada Lovelace\n    :sid: '1001'\n    :email: ada@example.edu\n"
+        "submission_2:\n  :submitters:\n  - :name: Bob\n    :sid:\n    :email: bob@example.edu\n")
+    # a student's own metadata file is content like any other, never an identity
+    (export / "submission_3" / "submission_metadata.json").write_text('{"users": [{"sid": "1001"}]}')
+    found = {s.student: s for s in discover([export], MODULES)}
+    assert sorted(found) == ["1001", "bob@example.edu", "submission_3"]
+    assert found["1001"].files == {"rnn_layers.py": b"A = 1\n"}
+
+
+def test_only_magics_that_start_a_logical_line_are_neutralised():
+    from autograder.notebooks import python_lines
+
+    source = 'x = 7\nmsg = ("v: %d"\n%x)\ns = """\n!kept\n"""\n!pip install x\nif True:\n    %time f()\ny = x \\\n%x'
+    lines = python_lines(source)[1:]
+    assert lines[1] == "%x)" and lines[3] == "!kept" and lines[-1] == "%x"
+    assert lines[5].startswith("# rnnkit: not run during grading: !pip") and lines[7].strip().startswith("pass  #")
+    compile("\n".join(lines), "cell", "exec")   # still Python
