@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.student import Limits
+from autograder.student import ChildSetup, Limits
 
 CONFIG = "assignment.toml"
 BUNDLE_SOLUTION = "solution"
@@ -62,6 +62,10 @@ class Assignment:
     def student_files(self) -> list[str]:
         return [m + ".py" for m in self.modules]
 
+    @property
+    def driver_files(self) -> list[Path]:
+        return driver_paths(self.extra, self.root)
+
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
 
@@ -74,12 +78,45 @@ class Assignment:
         files = [self.root / CONFIG, self.oracle_file]
         for folder in (self.public_tests, self.hidden_tests):
             files += sorted(folder.rglob("*.py"))
+        files += self.driver_files
         if self.solution_dir:
             files += [self.solution_dir / f for f in self.student_files]
         for path in files:
             if path.is_file():
                 digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()[:16]
+
+
+DRIVERS = "drivers"
+
+
+def driver_paths(config: dict, root: Path) -> list[Path]:
+    """The trusted helper modules an assignment runs beside the submission (``drivers``
+    in its config), each at ``drivers/NAME.py`` under the assignment (or release) folder."""
+    return [Path(root) / DRIVERS / f"{name}.py" for name in config.get("drivers", [])]
+
+
+def child_setup(config: dict, root: Path) -> ChildSetup:
+    """What the child does before it imports a submission: see :class:`ChildSetup`."""
+    drivers = []
+    for path in driver_paths(config, root):
+        try:
+            drivers.append((path.stem, path.read_text()))
+        except OSError as exc:
+            raise AssignmentError(f"the assignment's driver {path} cannot be read: {exc}") from None
+    return ChildSetup(preload=tuple(config.get("preload", [])),
+                      tripwires=tuple(config.get("banned", {}).get("apis", [])),
+                      drivers=tuple(drivers))
+
+
+def session_options(config: dict, root: Path) -> dict:
+    """The :class:`~autograder.plugin.Session` settings an assignment's config decides."""
+    banned = config.get("banned", {})
+    policy = config.get("speed", {}).get("missing_device", "exclude")
+    if policy not in ("exclude", "award", "zero"):
+        raise AssignmentError(f"[speed] missing_device must be exclude, award or zero, not {policy!r}")
+    return {"setup": child_setup(config, root), "banned_apis": tuple(banned.get("apis", [])),
+            "banned_questions": frozenset(banned.get("questions", [])), "missing_device": policy}
 
 
 def parse_config(path: Path) -> dict:

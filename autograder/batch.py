@@ -38,10 +38,14 @@ def seed_for(assignment: str, content_hash: str) -> int:
 
 
 def grade_class(assignment: Assignment, submissions: list[Submission], gradebook: Gradebook,
-                workers: int = 1, on_outcome=None, sandbox: str = "bwrap", force: bool = False) -> list[Outcome]:
+                workers: int = 1, on_outcome=None, sandbox: str = "bwrap", force: bool = False,
+                devices=frozenset({"cpu"})) -> list[Outcome]:
     """Grade every submission not already in ``gradebook`` (all of them with ``force``) with
-    student code isolated by ``sandbox`` ("bwrap" or "process"); one outcome per submission."""
-    fingerprint = assignment.fingerprint()
+    student code isolated by ``sandbox`` ("bwrap" or "process"); one outcome per submission.
+    Tests marked for a device outside ``devices`` are not run (see :mod:`autograder.devices`)."""
+    devices = frozenset(devices)
+    # Grading with a GPU runs tests that grading without one skips: a different grade.
+    fingerprint = assignment.fingerprint() + ("+cuda" if "cuda" in devices else "")
     outcomes, todo = [], {}
     for sub in submissions:
         sid = submission_id(assignment.name, fingerprint, sub.content_hash)
@@ -61,7 +65,7 @@ def grade_class(assignment: Assignment, submissions: list[Submission], gradebook
             mine = None if result is None else gradebook.load(sid, sub.student)
             outcomes.append(_report(Outcome(sub.student, mine, grader_error=error), on_outcome))
 
-    jobs = [(assignment, subs[0], sid, seed_for(assignment.name, subs[0].content_hash), sandbox)
+    jobs = [(assignment, subs[0], sid, seed_for(assignment.name, subs[0].content_hash), sandbox, devices)
             for sid, subs in todo.items()]
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -82,14 +86,15 @@ def _report(outcome: Outcome, on_outcome) -> Outcome:
 
 
 def grade_submission(assignment: Assignment, submission: Submission, sid: str,
-                     seed: int, sandbox: str = "bwrap") -> tuple[SubmissionResult | None, str]:
+                     seed: int, sandbox: str = "bwrap",
+                     devices=frozenset({"cpu"})) -> tuple[SubmissionResult | None, str]:
     """Grade one submission in this process; (result, "") or (None, why the grader failed)."""
     scratch = Path(tempfile.mkdtemp(prefix="rnnkit-submission-"))
     start = time.perf_counter()
     try:
         folder = submission.write_to(scratch / "submission")
-        tests = run_assignment_tests(assignment, folder, seed, launcher=make_launcher(sandbox),
-                                     problem=submission.problem)
+        tests = run_assignment_tests(assignment, folder, seed, launcher=make_launcher(sandbox, gpu="cuda" in devices),
+                                     problem=submission.problem, devices=devices)
     except (GraderError, SandboxUnavailable) as exc:
         return None, str(exc)
     finally:

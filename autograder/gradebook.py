@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS results (
     message TEXT NOT NULL,
     visibility TEXT NOT NULL,
     seconds REAL NOT NULL,
+    measurement TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (submission_id, test_id)
 );
 CREATE TABLE IF NOT EXISTS students (
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS students (
 """
 
 TEST_COLUMNS = ["test_id", "name", "question", "score", "max_score", "status", "verdict",
-                "message", "visibility", "seconds"]
+                "message", "visibility", "seconds", "measurement"]
 
 
 class Gradebook:
@@ -66,6 +67,14 @@ class Gradebook:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Gradebooks written by an older rnnkit lack the measurement column (speed targets)."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(results)")}
+        if "measurement" not in columns:
+            with self.db:
+                self.db.execute("ALTER TABLE results ADD COLUMN measurement TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self.db.close()
@@ -88,7 +97,7 @@ class Gradebook:
                  result.score, result.max_score, result.problem, result.seconds, mode, now))
             self.db.execute("DELETE FROM results WHERE submission_id = ?", (result.submission_id,))
             self.db.executemany(
-                f"INSERT INTO results (submission_id, {', '.join(TEST_COLUMNS)}) VALUES ({', '.join('?' * 11)})",
+                f"INSERT INTO results (submission_id, {', '.join(TEST_COLUMNS)}) VALUES ({', '.join('?' * (len(TEST_COLUMNS) + 1))})",
                 [(result.submission_id, *(getattr(t, c) for c in TEST_COLUMNS)) for t in result.tests])
             self._assign(result.assignment, result.student, result.submission_id, source, now)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.assignment import Assignment
+from autograder.assignment import Assignment, session_options
 from autograder.oracle import LiveOracle
 from autograder.plugin import Session
 from autograder.runner import run_tests
@@ -13,11 +13,13 @@ from autograder.scoring import TestResult
 
 def run_assignment_tests(assignment: Assignment, submission_dir: Path, seed: int,
                          launcher=None, public_only: bool = False, oracle=None,
-                         problem: str = "") -> list[TestResult]:
+                         problem: str = "", devices=frozenset({"cpu"})) -> list[TestResult]:
     """All of ``assignment``'s tests against the code in ``submission_dir``.
 
     Expected values come from the live reference unless ``oracle`` is given. A
     ``problem`` (the submission could not be read) fails every test with that message.
+    ``devices`` are those present for tests marked with a device (see
+    :func:`autograder.devices.available`).
     """
     session = Session(
         submission_dir=Path(submission_dir),
@@ -28,6 +30,10 @@ def run_assignment_tests(assignment: Assignment, submission_dir: Path, seed: int
         launcher=launcher,
         tests_root=assignment.root / "tests",
         problem=problem,
+        devices=frozenset(devices),
+        baseline_dir=assignment.solution_dir,
+        baseline_modules=assignment.modules,
+        **session_options(assignment.extra, assignment.root),
     )
     folders = [assignment.public_tests] if public_only else [assignment.public_tests, assignment.hidden_tests]
     return run_tests(session, folders)

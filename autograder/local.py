@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.assignment import CONFIG, AssignmentError, parse_config
+from autograder import devices
+from autograder.assignment import CONFIG, AssignmentError, parse_config, session_options
 from autograder.oracle import ReplayOracle
 from autograder.plugin import PUBLIC_SEED, Session
 from autograder.runner import run_tests
@@ -42,6 +43,8 @@ def student_session(*starts: Path) -> Session:
         seed=PUBLIC_SEED,
         limits=Limits(**config.get("limits", {})),
         tests_root=release / "tests",
+        devices=devices.available("auto"),
+        **session_options(config, release),
     )
 
 

@@ -5,8 +5,18 @@ Fixtures for tests:
 - ``oracle``: expected values (live reference in the grader, stored answers locally);
 - ``rng``: a ``numpy.random.RandomState`` seeded per submission and per test.
 
+- ``baseline``: a proxy like ``student`` over a process that holds no student code
+  (the reference solution in the grader, nothing but the drivers locally), for
+  speed targets;
+- ``speed``: the speed-target harness (:mod:`autograder.speed`).
+
 Markers: ``@pytest.mark.points(n)`` on each test and ``pytest.mark.question("id")``
 (usually as a module's ``pytestmark``). Every collected test needs both.
+``@pytest.mark.device("cuda")`` runs a test only where that device is present;
+elsewhere it is "not run", and the assignment's ``[speed] missing_device`` policy
+decides its points. Tests of the questions an assignment's ``[banned]`` table
+lists fail when the submission uses one of its APIs, found by reading the source
+and by tripwires in the child.
 
 The runner activates a :class:`Session` before calling pytest; without one (a
 student running plain ``pytest`` in their release folder) the plugin builds the
@@ -22,12 +32,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder import banned
+from autograder import speed as speed_module
 from autograder.channel import NotPlainData
 from autograder.checks import CheckFailed
 from autograder.oracle import OracleMiss
 from autograder.sandbox import SandboxFailure, SandboxUnavailable
 from autograder.scoring import TestResult
-from autograder.student import Limits, Student, StudentError
+from autograder.student import ChildSetup, Limits, ProcessLauncher, Student, StudentError
 
 PUBLIC_SEED = 0
 
@@ -47,6 +59,20 @@ class Session:
     results: list[TestResult] = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
     grader_failure: str = ""        # the sandbox would not start: nothing here is a grade
+    setup: ChildSetup = field(default_factory=ChildSetup)   # preload, tripwires, drivers
+    banned_apis: tuple[str, ...] = ()
+    banned_questions: frozenset = frozenset()
+    devices: frozenset = frozenset({"cpu"})
+    missing_device: str = "exclude"  # or "award" or "zero"
+    baseline_dir: Path | None = None   # the reference solution (grader only)
+    baseline_modules: list[str] = field(default_factory=list)
+    _source_uses: list | None = None
+
+    def source_uses(self) -> list:
+        if self._source_uses is None:
+            self._source_uses = banned.scan_files(self.submission_dir, [m + ".py" for m in self.modules],
+                                                  list(self.banned_apis)) if self.banned_apis else []
+        return self._source_uses
 
 
 _active: Session | None = None
@@ -73,6 +99,18 @@ def _session(config) -> Session:
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): points this test is worth")
     config.addinivalue_line("markers", "question(id): the assignment question this test belongs to")
+    config.addinivalue_line("markers", "device(name): run only where this device (cpu, cuda) is present")
+
+
+NO_DEVICE = pytest.StashKey[str]()
+MISSING_DEVICE_POLICIES = ("exclude", "award", "zero")
+
+
+def pytest_runtest_setup(item):
+    marker = item.get_closest_marker("device")
+    if marker and _active is not None and marker.args[0] not in _active.devices:
+        item.stash[NO_DEVICE] = marker.args[0]
+        pytest.skip(f"not run: no {marker.args[0].upper()} device")
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -99,13 +137,48 @@ def pytest_runtest_makereport(item, call):
         item.session.shouldstop = "the sandbox failed"
         return
     if call.when == "call" or (call.when == "setup" and not report.passed):
-        _active.results.append(_result(item, call, report))
+        uses = _banned_uses(item) if call.when == "call" else []
+        if uses:
+            report.outcome = "failed"
+        _active.results.append(_result(item, call, report, uses))
 
 
-def _result(item, call, report) -> TestResult:
+def _banned_uses(item) -> list[str]:
+    """The forbidden APIs this test's submission used, if its question forbids any."""
+    question = item.get_closest_marker("question").args[0]
+    if question not in _active.banned_questions:
+        return []
+    uses = [use.describe() for use in _active.source_uses()]
+    proxy = item.funcargs.get("student")
+    if isinstance(proxy, Student):
+        try:
+            hits = proxy.tripped()
+        except StudentError:
+            hits = []
+        uses += [f"{h.get('where') or 'your code'}: called {h.get('api')}" for h in hits]
+    return uses
+
+
+def _result(item, call, report, banned_uses=()) -> TestResult:
     points = float(item.get_closest_marker("points").args[0])
+    max_score = points
     status, verdict, message = "passed", "", ""
-    if report.skipped:
+    if banned_uses:
+        status, verdict = "failed", "banned API"
+        message = ("this question must be solved without PyTorch's own recurrent layers and kernels: "
+                   + "; ".join(banned_uses[:3]) + (f" (and {len(banned_uses) - 3} more)" if len(banned_uses) > 3 else ""))
+    elif report.skipped and NO_DEVICE in item.stash:
+        policy = _active.missing_device
+        verdict = "not run"
+        message = f"not run: no {item.stash[NO_DEVICE].upper()} device"
+        if policy == "exclude":
+            status, max_score = "failed", 0.0
+            message += " (its points are left out of the maximum)"
+        elif policy == "award":
+            message += " (its points are awarded)"
+        else:
+            status = "failed"
+    elif report.skipped:
         status, verdict = "failed", "not run"
         message = str(call.excinfo.value) if call.excinfo else "skipped"
     elif report.failed:
@@ -115,11 +188,12 @@ def _result(item, call, report) -> TestResult:
         test_id=test_id(item),
         name=_readable_name(item),
         question=item.get_closest_marker("question").args[0],
-        max_score=points,
-        score=points if status == "passed" else 0.0,
+        max_score=max_score,
+        score=max_score if status == "passed" else 0.0,
         status=status, verdict=verdict, message=message,
         visibility="hidden" if "hidden" in Path(item.path).parts else "public",
         seconds=round(call.duration, 4),
+        measurement=item.stash.get(speed_module.MEASUREMENT, ""),
     )
 
 
@@ -157,9 +231,31 @@ def _readable_name(item) -> str:
 def student(request):
     session = _session(request.config)
     proxy = Student(str(session.submission_dir), session.modules, session.limits, session.launcher,
-                    problem=session.problem)
+                    problem=session.problem, setup=session.setup)
     yield proxy
     proxy.close()
+
+
+@pytest.fixture(scope="session")
+def baseline(request, tmp_path_factory):
+    """A proxy over a process that holds no student code: the reference solution's modules
+    in the grader, only the assignment's drivers on a student's machine. It runs trusted
+    code only, so it is a plain process without an address-space limit (CUDA needs one
+    far larger than it uses)."""
+    session = _session(request.config)
+    folder = session.baseline_dir or tmp_path_factory.mktemp("baseline")
+    modules = session.baseline_modules if session.baseline_dir else []
+    limits = Limits(call_timeout_s=max(session.limits.call_timeout_s, 60), submission_timeout_s=3600,
+                    memory_mb=0, processes=4096)
+    setup = ChildSetup(preload=session.setup.preload, drivers=session.setup.drivers)
+    proxy = Student(str(folder), modules, limits, ProcessLauncher(), setup=setup)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def speed(request, student, baseline):
+    return speed_module.SpeedHarness(request.node, student, baseline)
 
 
 @pytest.fixture(scope="session")

@@ -39,3 +39,24 @@ def kill_until_gone(find: Callable[[], Iterable[int]], rounds: int = 100) -> Non
             except ProcessLookupError:
                 pass
         time.sleep(0.01)
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and its live descendants (by parent PID, read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields and fields[0] not in (b"Z", b"X"):
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        tree.append(pid)
+        stack.extend(children.get(pid, []))
+    return tree

@@ -138,8 +138,9 @@ class BwrapLauncher:
     name = "bwrap"
     reports_signals_as_status = True
 
-    def __init__(self):
+    def __init__(self, gpu: bool = False):
         self.as_root = os.geteuid() == 0
+        self.gpu = gpu
         self._live: dict[int, _Live] = {}
 
     # -- what the child sees -----------------------------------------------
@@ -167,8 +168,10 @@ class BwrapLauncher:
         cmd += ["--chdir", "/tmp"]
         for source, target in binds:
             cmd += ["--ro-bind", source, target]
+        if self.gpu:
+            cmd += gpu_arguments()
         cmd += ["--remount-ro", "/"]  # the root bwrap builds is a tmpfs of unlimited size
-        for key, value in _environment(limits).items():
+        for key, value in _environment(limits, self.gpu).items():
             cmd += ["--setenv", key, value]
         python = os.path.join(sys.prefix, "bin", "python3") if sys.prefix != sys.base_prefix else sys.executable
         return cmd + ["--", python, "-I", "-B", "-m", "autograder.worker", SUBMISSION_MOUNT, *modules]
@@ -199,7 +202,7 @@ class BwrapLauncher:
             sources = list(targets)
         binds = list(zip(sources, targets[:-1] + [SUBMISSION_MOUNT]))
         preexec = _Preexec(limits, slot.uid if slot else None, group,
-                           list(zip(targets, sources)) if stage else [])
+                           list(zip(targets, sources)) if stage else [], self.gpu)
         try:
             popen = subprocess.Popen(self.command(modules, limits, binds),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
@@ -231,13 +234,41 @@ class BwrapLauncher:
             shutil.rmtree(live.stage, ignore_errors=True)
 
 
-def _environment(limits) -> dict[str, str]:
+def _environment(limits, gpu: bool = False) -> dict[str, str]:
     env = {"HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin",
            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
            "RNNKIT_MAX_PROCESSES": str(limits.processes)}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
+    if gpu:  # where the driver's libraries are, and which GPUs this grader may use
+        for var in GPU_ENVIRONMENT:
+            if os.environ.get(var):
+                env[var] = os.environ[var]
     return env
+
+
+GPU_ENVIRONMENT = ("LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
+# Outside /usr (which is bound already): where container images keep the NVIDIA driver.
+GPU_LIBRARY_FOLDERS = ("/usr/local/nvidia", "/usr/local/cuda", "/opt/nvidia", "/run/nvidia")
+
+
+def gpu_arguments() -> list[str]:
+    """bwrap arguments that let the child use the host's NVIDIA GPUs: the device nodes
+    (read-write, as CUDA needs) and the driver's library folders (read-only). The
+    child still has no network and sees no other host file."""
+    args = []
+    for node in sorted(Path("/dev").glob("nvidia*")):
+        if node.is_dir():  # /dev/nvidia-caps holds capability nodes
+            args += ["--dev-bind", str(node), str(node)]
+        elif node.is_char_device():
+            args += ["--dev-bind", str(node), str(node)]
+    for folder in GPU_LIBRARY_FOLDERS:
+        if os.path.isdir(folder) and not os.path.realpath(folder).startswith("/usr/"):
+            args += ["--ro-bind", folder, folder]
+    for path in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+        if path and os.path.isdir(path) and not os.path.realpath(path).startswith("/usr/"):
+            args += ["--ro-bind-try", path, path]
+    return args
 
 
 def _make_readable(folder: str) -> None:
@@ -253,8 +284,9 @@ class _Preexec:
     die with the grader, resource limits. Everything here is imported in advance: a forked
     child must not import."""
 
-    def __init__(self, limits, uid, group, stage_binds):
+    def __init__(self, limits, uid, group, stage_binds, gpu=False):
         self.limits, self.uid, self.group, self.stage_binds = limits, uid, group, stage_binds
+        self.gpu = gpu  # CUDA reserves far more address space than it uses: no RLIMIT_AS
         self.parent = os.getpid()
 
     def __call__(self):
@@ -279,7 +311,7 @@ class _Preexec:
         size = limits.file_size_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if self.group is None:  # no cgroup: an address-space limit per process instead
+        if self.group is None and not self.gpu:  # no cgroup: an address-space limit per process
             memory = limits.memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         if self.uid is not None:  # counts this UID's processes: only this sandbox's
@@ -289,15 +321,16 @@ class _Preexec:
 SANDBOXES = ("bwrap", "process")
 
 
-def make_launcher(sandbox: str):
-    """The launcher for a ``--sandbox`` choice: "bwrap" (checked to work here) or "process"."""
+def make_launcher(sandbox: str, gpu: bool = False):
+    """The launcher for a ``--sandbox`` choice: "bwrap" (checked to work here) or "process";
+    with ``gpu``, its children can use the host's NVIDIA GPUs."""
     if sandbox == "bwrap":
         probe()
-        return BwrapLauncher()
+        return BwrapLauncher(gpu=gpu)
     if sandbox == "process":
         from autograder.student import ProcessLauncher
 
-        return ProcessLauncher()
+        return ProcessLauncher(gpu=gpu)
     raise ValueError(f"unknown sandbox {sandbox!r} (choose from {', '.join(SANDBOXES)})")
 
 

@@ -17,6 +17,7 @@ class TestResult:
     message: str = ""      # safe to show the student
     visibility: str = "hidden"   # "public" or "hidden"
     seconds: float = 0.0
+    measurement: str = ""  # what a speed target measured, e.g. "1.8x torch.nn.LSTM (limit 4x) on cpu"
 
     @property
     def passed(self) -> bool:
@@ -56,7 +57,7 @@ class SubmissionResult:
 
 # Verdicts that mean the code did not run to an answer, as opposed to a wrong answer.
 TROUBLE_VERDICTS = ("not loaded", "timeout", "cpu limit", "crashed", "memory limit", "output limit",
-                    "bad result", "grader error")
+                    "bad result", "grader error", "timing mismatch")
 
 
 def trouble(result: SubmissionResult) -> str:

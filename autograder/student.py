@@ -24,9 +24,14 @@ import time
 from dataclasses import dataclass, field
 
 from autograder import channel
-from autograder.sandbox import SandboxFailure, Slot, die_with_parent, kill_uid
+from autograder.processes import process_tree
+from autograder.sandbox import GPU_ENVIRONMENT, SandboxFailure, Slot, die_with_parent, kill_uid
 
 STDERR_TAIL = 600
+# A timed request's reported total must be at least this share of the grader's wall
+# clock, less a fixed allowance for the round trip.
+TIMING_AGREEMENT = 0.8
+TIMING_SLACK_S = 0.01
 
 
 # ---------------------------------------------------------------------------
@@ -79,6 +84,12 @@ class BadReply(StudentError):
     verdict = "bad result"
 
 
+class TimingMismatch(StudentError):
+    """The child's timings disagree with the grader's own clock."""
+
+    verdict = "timing mismatch"
+
+
 class StaleHandle(StudentError):
     verdict = "stale value"
 
@@ -114,8 +125,9 @@ class ProcessLauncher:
 
     name = "process"
 
-    def __init__(self):
+    def __init__(self, gpu: bool = False):
         self.drop_privileges = os.geteuid() == 0 and readable_by_anyone(worker_paths())
+        self.gpu = gpu  # CUDA reserves far more address space than it uses: no RLIMIT_AS then
         self._slots: dict[int, Slot] = {}
 
     def command(self, submission_dir: str, modules: list[str]) -> list[str]:
@@ -126,6 +138,9 @@ class ProcessLauncher:
                "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = "1"
+        for var in GPU_ENVIRONMENT:  # where the GPU driver's libraries are, which GPUs to use
+            if os.environ.get(var):
+                env[var] = os.environ[var]
         return env
 
     def start(self, submission_dir: str, modules: list[str], limits: Limits, scratch: str, stderr):
@@ -150,8 +165,9 @@ class ProcessLauncher:
             die_with_parent()  # after the UID change, which clears it
             cpu = int(limits.submission_timeout_s) + 5
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-            memory = limits.memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            if limits.memory_mb > 0 and not self.gpu:  # 0: none
+                memory = limits.memory_mb * 1024 * 1024
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             fsize = limits.file_size_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -210,8 +226,21 @@ def readable_by_anyone(paths: list[str]) -> bool:
 # one child process
 
 
+@dataclass(frozen=True)
+class ChildSetup:
+    """What the worker does before it imports the submission (see :mod:`autograder.worker`)."""
+
+    preload: tuple[str, ...] = ()           # modules to import first, e.g. ("torch",)
+    tripwires: tuple[str, ...] = ()         # dotted APIs whose use is recorded
+    drivers: tuple[tuple[str, str], ...] = ()   # (module name, source) of trusted helpers
+
+    def message(self) -> dict:
+        return {"preload": list(self.preload), "tripwires": list(self.tripwires),
+                "drivers": dict(self.drivers)}
+
+
 class StudentProcess:
-    def __init__(self, submission_dir, modules, limits, launcher, generation):
+    def __init__(self, submission_dir, modules, limits, launcher, generation, setup: ChildSetup = ChildSetup()):
         self.generation = generation
         self.limits = limits
         self.launcher = launcher
@@ -224,6 +253,11 @@ class StudentProcess:
             shutil.rmtree(self.scratch, ignore_errors=True)
             raise
         self.hello = None
+        self.stopped_pids: list[int] = []
+        try:  # read by the worker before "started"; a pipe that is already gone shows up there
+            channel.write_frame(self.popen.stdin.fileno(), channel.encode(setup.message()))
+        except OSError:
+            pass
 
     def wait_started(self) -> None:
         """Wait for the worker's first frame, sent before any student code runs. No frame
@@ -314,6 +348,27 @@ class StudentProcess:
         except OSError:
             return ""
 
+    def pause(self) -> None:
+        """Stop every process of this child's tree (SIGSTOP), until no new one appears."""
+        for _ in range(20):
+            fresh = [pid for pid in process_tree(self.popen.pid) if pid not in self.stopped_pids]
+            if not fresh:
+                return
+            for pid in fresh:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                    self.stopped_pids.append(pid)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def resume(self) -> None:
+        for pid in [*self.stopped_pids, *process_tree(self.popen.pid)]:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.stopped_pids = []
+
     def kill(self) -> None:
         if self.popen.poll() is None:
             try:
@@ -369,9 +424,10 @@ class Student:
     """
 
     def __init__(self, submission_dir: str, modules: list[str], limits: Limits = Limits(),
-                 launcher=None, problem: str = ""):
+                 launcher=None, problem: str = "", setup: ChildSetup = ChildSetup()):
         self._submission_dir = os.path.abspath(submission_dir)
         self._modules = list(modules)
+        self._setup = setup
         self._limits = limits
         self._launcher = launcher or ProcessLauncher()
         self._process: StudentProcess | None = None
@@ -410,6 +466,52 @@ class Student:
         self.last_call = CallRecord(name, [str(m) for m in reply.get("mutated") or []],
                                     float(reply.get("seconds") or 0.0))
         return reply.get("result")
+
+    def timed(self, name: str, *args, repeats: int = 5, device: str = "cpu", **kwargs) -> list[float]:
+        """Seconds per call of ``name(*args, **kwargs)``, ``repeats`` calls measured by the
+        child with clocks taken before the submission was imported (device events on
+        CUDA). The grader's own clock must agree: the child cannot claim more time than
+        passed, nor much less than the grader saw (allowing for the round trip)."""
+        process = self._ensure_process()
+        message = {"op": "time", "name": name, "args": list(args), "kwargs": kwargs,
+                   "repeats": repeats, "device": device}
+        self._check_handles((args, kwargs))
+        started = time.perf_counter()
+        reply = process.request(message, self._deadline(), during=f"timing {name}")
+        wall = time.perf_counter() - started
+        if not isinstance(reply, dict) or "ok" not in reply:
+            process.kill()
+            raise BadReply(f"malformed reply while timing {name}")
+        if not reply["ok"]:
+            raise _error_from(reply.get("error"), name)
+        times = reply.get("result")
+        if not (isinstance(times, list) and len(times) == repeats
+                and all(isinstance(t, float) and 0.0 <= t < 1e6 for t in times)):
+            raise TimingMismatch(f"timing {name} gave back something that is not {repeats} durations")
+        total = sum(times)
+        if total > wall + 0.002 or total < TIMING_AGREEMENT * wall - TIMING_SLACK_S:
+            raise TimingMismatch(f"the timings reported for {name} ({total * 1000:.1f} ms in all) do not "
+                                 f"match the grader's own clock ({wall * 1000:.1f} ms): something in "
+                                 "the submission interferes with timing")
+        return times
+
+    def pause(self) -> None:
+        """Stop the child's processes (so nothing of the submission runs while a baseline
+        is timed); :meth:`resume` starts them again."""
+        if self._process is not None and self._process.popen.poll() is None:
+            self._process.pause()
+
+    def resume(self) -> None:
+        if self._process is not None:
+            self._process.resume()
+
+    def tripped(self) -> list[dict]:
+        """The watched APIs (see :class:`ChildSetup`) the submission has called so far."""
+        if self._process is None or self._process.popen.poll() is not None:
+            return []
+        reply = self._process.request({"op": "tripped"}, self._deadline(), during="asking which APIs ran")
+        hits = reply.get("result") if isinstance(reply, dict) else None
+        return [h for h in hits if isinstance(h, dict)] if isinstance(hits, list) else []
 
     def has(self, name: str) -> bool:
         """Whether the submission defines a function ``name`` (for optional parts)."""
@@ -473,7 +575,7 @@ class Student:
         for attempt in range(self._limits.start_attempts):
             try:
                 process = StudentProcess(self._submission_dir, self._modules, self._limits,
-                                         self._launcher, self._generation)
+                                         self._launcher, self._generation, self._setup)
             except SandboxFailure as exc:
                 failures.append(str(exc))
             except (OSError, subprocess.SubprocessError) as exc:  # no process, no file: the host's fault

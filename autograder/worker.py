@@ -4,13 +4,21 @@ Run as ``python -I -m autograder.worker SUBMISSION_DIR MODULE [MODULE...]``. It 
 to the grader over its original stdin/stdout (see :mod:`autograder.channel`); the
 student's own prints go to stderr, which the grader captures separately.
 
+Before "started" it reads one setup frame from the grader: modules to import first
+(``preload``, e.g. torch), APIs to watch (``tripwires``) and trusted ``drivers``
+(source text of helper modules that drive the student's code, reached as
+``driver.function``). The clocks that timed calls use are taken before any student
+code runs, so a submission cannot swap them for its own.
+
 This process is untrusted once the submission is imported: nothing it says is a
-score. It imports only the standard library, numpy and the channel.
+score. It imports only the standard library, numpy, the channel, and what the
+setup frame names.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import inspect
 import os
@@ -18,19 +26,61 @@ import resource
 import sys
 import time
 import traceback
+import types
 
 import numpy as np
 
 from autograder import channel
+from autograder.tripwires import Tripwires
 
 MAX_MESSAGE = 2000
+_perf_counter = time.perf_counter  # taken before any student code can replace it
+
+
+class Clocks:
+    """The timers for ``time`` requests, captured before the submission is imported."""
+
+    def __init__(self):
+        self.perf_counter = _perf_counter
+        self.cuda = None
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            self.cuda = (torch.cuda.is_available, torch.cuda.synchronize, torch.cuda.Event)
+
+    def run(self, fn, args, kwargs, repeats: int, device: str) -> list[float]:
+        """Seconds per call of ``fn``, ``repeats`` times; on CUDA from device events,
+        with the device synchronised before and after each call."""
+        times = []
+        if device == "cuda":
+            if self.cuda is None or not self.cuda[0]():
+                raise RuntimeError("a CUDA timing was asked for, but this process has no CUDA device")
+            _, synchronize, event = self.cuda
+            for _ in range(repeats):
+                synchronize()
+                start, end = event(enable_timing=True), event(enable_timing=True)
+                start.record()
+                fn(*args, **kwargs)
+                end.record()
+                synchronize()
+                times.append(start.elapsed_time(end) / 1000.0)
+        else:
+            for _ in range(repeats):
+                t0 = self.perf_counter()
+                fn(*args, **kwargs)
+                times.append(self.perf_counter() - t0)
+        return times
 
 
 class Worker:
-    def __init__(self, submission_dir: str, module_names: list[str]):
+    def __init__(self, submission_dir: str, module_names: list[str], drivers: dict | None = None,
+                 clocks: Clocks | None = None, tripwires: Tripwires | None = None):
         self.submission_dir = os.path.abspath(submission_dir)
         self.module_names = module_names
         self.modules = []
+        self.drivers_source = dict(drivers or {})
+        self.named: dict[str, object] = {}      # module name -> module, students' and drivers'
+        self.clocks = clocks or Clocks()
+        self.tripwires = tripwires or Tripwires([])
         self.handles: dict[int, object] = {}
 
     # -- loading ----------------------------------------------------------
@@ -48,6 +98,17 @@ class Worker:
             except BaseException as exc:  # a submission may raise anything, SystemExit included
                 return _error("load", type(exc).__name__, _describe(exc, self.submission_dir))
             self.modules.append(module)
+            self.named[name] = module
+        for name, source in self.drivers_source.items():
+            try:  # trusted code, but it imports the student's modules, which may fail
+                module = types.ModuleType(name)
+                module.__file__ = f"<driver {name}>"
+                sys.modules[name] = module
+                exec(compile(source, f"<driver {name}>", "exec"), module.__dict__)
+            except BaseException as exc:
+                return _error("load", type(exc).__name__, f"the assignment's driver {name} could not "
+                              f"start with this submission: {_describe(exc, self.submission_dir)}")
+            self.named[name] = module
         return {"ok": True, "ready": True}
 
     # -- serving ----------------------------------------------------------
@@ -73,14 +134,35 @@ class Worker:
             return self.map(request["name"], request.get("calls", []), request.get("output"))
         if op == "has":
             return {"ok": True, "result": self.find(request["name"]) is not None}
+        if op == "time":
+            return self.time(request["name"], request.get("args", ()), request.get("kwargs", {}),
+                             int(request.get("repeats", 1)), str(request.get("device", "cpu")))
+        if op == "tripped":
+            return {"ok": True, "result": self.tripwires.hits()}
         return _error("protocol", "ValueError", f"unknown operation {op!r}")
 
     def find(self, name: str):
+        """A student function by name, or any module's as ``module.function`` (drivers'
+        functions are reached only this way, so a student's cannot shadow them)."""
+        if "." in name:
+            module_name, _, attr = name.rpartition(".")
+            fn = getattr(self.named.get(module_name), attr, None)
+            return fn if callable(fn) else None
         for module in self.modules:
             fn = getattr(module, name, None)
             if callable(fn):
                 return fn
         return None
+
+    def time(self, name: str, args, kwargs, repeats: int, device: str) -> dict:
+        fn = self.find(name)
+        if fn is None:
+            return _error("missing", "AttributeError", f"no function named {name}")
+        try:
+            times = self.clocks.run(fn, args, kwargs, max(1, min(repeats, 1000)), device)
+        except BaseException as exc:
+            return _error("raised", type(exc).__name__, _describe(exc, self.submission_dir))
+        return {"ok": True, "result": times}
 
     def call(self, name: str, args, kwargs) -> dict:
         fn = self.find(name)
@@ -201,10 +283,18 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)
     sys.stdin = open(os.devnull)
     _limit_processes()
+    try:
+        setup = channel.decode(channel.read_frame(fd_in, cap=16 * 1024 * 1024))
+    except channel.ChannelClosed:
+        setup = {}  # nothing to set up (a probe that only checks the sandbox starts)
+    for name in setup.get("preload") or []:
+        importlib.import_module(name)  # failing here is the environment's fault, not the student's
+    clocks = Clocks()
+    tripwires = Tripwires(setup.get("tripwires") or [])
     # "started" before any student code runs: a child that dies earlier is the sandbox's
     # fault (the grader retries), one that dies later is the submission's.
     channel.write_frame(fd_out, channel.encode({"ok": True, "started": True}))
-    worker = Worker(argv[0], argv[1:])
+    worker = Worker(argv[0], argv[1:], setup.get("drivers"), clocks, tripwires)
     hello = worker.load()
     channel.write_frame(fd_out, channel.encode(hello))
     if not hello["ok"]:
