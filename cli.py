@@ -15,7 +15,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from rich.table import Table
 
 from autograder import assignment as assignments
-from autograder import canvas, exports, feedback, local, packaging, reports, roster
+from autograder import canvas, devices, exports, feedback, local, packaging, reports, roster
 from autograder.assignment import AssignmentError
 from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
@@ -156,12 +156,15 @@ def validate(names):
               help="How student code is isolated: bwrap (bubblewrap sandbox) or process (a plain child "
               "process: weaker, for machines without bwrap; recorded with every result).")
 @click.option("--force", is_flag=True, help="Regrade submissions already in the gradebook.")
+@click.option("--device", type=click.Choice(devices.CHOICES), default="auto", show_default=True,
+              help="Where GPU tests and speed targets run: auto (CUDA when PyTorch sees a GPU), cuda "
+              "(fail if there is none) or cpu (CUDA tests are 'not run', scored by the assignment's policy).")
 @click.option("--roster", "roster_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Class roster CSV: lists submissions that match no student, and students with none.")
 @click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of submission,student_id for submissions the roster cannot match by name.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def grade(submissions, name, db, workers, sandbox, force, roster_path, mapping_path, as_json):
+def grade(submissions, name, db, workers, sandbox, force, device, roster_path, mapping_path, as_json):
     """Grade submissions against the hidden and public tests.
 
     Each SUBMISSION is one student's folder or zip, or a folder holding one
@@ -190,8 +193,13 @@ def grade(submissions, name, db, workers, sandbox, force, roster_path, mapping_p
             probe()
         except SandboxUnavailable as exc:
             fail(str(exc))
+    try:
+        present = devices.available(device)
+    except devices.DeviceUnavailable as exc:
+        fail(str(exc))
     log = err if as_json else out
-    log.print(f"Grading {len(found)} submission(s) of {a.name} with {workers} worker(s) into {db}")
+    log.print(f"Grading {len(found)} submission(s) of {a.name} with {workers} worker(s) into {db} "
+              f"(devices: {', '.join(sorted(present))})")
     if sandbox == "process":
         log.print("[yellow]warning:[/] --sandbox=process: student code runs without the sandbox (it can read "
                   "world-readable files and use the network); every result records this", highlight=False)
@@ -214,7 +222,7 @@ def grade(submissions, name, db, workers, sandbox, force, roster_path, mapping_p
                               + (f"  [yellow]{why}[/]" if why else ""), highlight=False)
 
         outcomes = grade_class(a, found, book, workers=workers, on_outcome=progress, sandbox=sandbox,
-                               force=force)
+                               force=force, devices=present)
     elapsed = time.perf_counter() - start
     graded = [o for o in outcomes if o.result is not None]
     if as_json:

@@ -46,6 +46,11 @@ def markdown(result: SubmissionResult, questions, title: str) -> str:
     for q in question_scores(result.tests, questions):
         lines.append(f"| {_cell(q.title)} | {format_points(q.score)} / {format_points(q.max_score)} "
                      f"| {q.passed} / {q.total} |")
+    timed = [t for t in result.tests if t.measurement]
+    if timed:
+        lines += ["", "## Speed targets", ""]
+        lines += [f"- **{_cell(t.name)}**: {'met' if t.passed else 'not met'}; {_cell(t.measurement)}"
+                  for t in timed]
     failed = [t for t in result.tests if not t.passed]
     if failed:
         lines += ["", "## What to look at", ""]

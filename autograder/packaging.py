@@ -24,7 +24,7 @@ import numpy as np
 
 import autograder
 from autograder import channel
-from autograder.assignment import CONFIG, BUNDLE_SOLUTION, Assignment
+from autograder.assignment import BUNDLE_SOLUTION, CONFIG, DRIVERS, Assignment
 from autograder.local import EXPECTED_VALUES
 from autograder.oracle import RecordingOracle
 from autograder.plugin import PUBLIC_SEED
@@ -120,6 +120,7 @@ def build_student_tree(assignment: Assignment, dest: Path) -> None:
             raise PackagingError(f"the reference solution {source} is missing")
         (dest / name).write_text(strip_solutions(source.read_text(), str(source)))
     shutil.copyfile(assignment.root / CONFIG, dest / CONFIG)
+    _copy_drivers(assignment, dest)
     (dest / "conftest.py").write_text(RELEASE_CONFTEST)
     if assignment.notebook:
         _write_student_notebook(assignment.root / assignment.notebook, dest / assignment.notebook)
@@ -210,11 +211,22 @@ def write_zip(folder: Path, zip_path: Path, prefix: str, exclude=()) -> None:
             archive.writestr(info, path.read_bytes())
 
 
+def _copy_drivers(assignment: Assignment, dest: Path) -> None:
+    """The trusted helpers that run beside student code (they hold no answers, so the
+    student's release carries them too, for the public tests)."""
+    for path in assignment.driver_files:
+        if not path.is_file():
+            raise PackagingError(f"the assignment's driver {path} is missing")
+        (dest / DRIVERS).mkdir(exist_ok=True)
+        shutil.copyfile(path, dest / DRIVERS / path.name)
+
+
 def build_bundle_tree(assignment: Assignment, dest: Path) -> None:
     """The autograder bundle: config, oracle, public and hidden tests, and the reference."""
     dest.mkdir(parents=True)
     shutil.copyfile(assignment.root / CONFIG, dest / CONFIG)
     shutil.copyfile(assignment.oracle_file, dest / "oracle.py")
+    _copy_drivers(assignment, dest)
     shutil.copytree(assignment.root / "tests", dest / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (dest / BUNDLE_SOLUTION).mkdir()
     for name in assignment.student_files:

@@ -231,16 +231,31 @@ def sandbox_label(mode: str) -> str:
 def speed_section(results: list[SubmissionResult], questions: list[Question]) -> str:
     titles = {q.id: q.title for q in questions}
     seen: dict[tuple[str, str], list[bool]] = {}
+    ratios: dict[tuple[str, str], list[float]] = {}
     for r in results:
         for t in r.tests:
-            if "speed" in t.name.lower() or "speed" in t.question.lower():
+            if t.measurement or "speed" in t.question.lower():
                 seen.setdefault((t.question, t.name), []).append(t.passed)
+                ratio = _leading_ratio(t.measurement)
+                if ratio is not None:
+                    ratios.setdefault((t.question, t.name), []).append(ratio)
     out = ["<h2>Speed targets</h2>"]
     if not seen:
         return out[0] + "<p>No speed targets in this assignment.</p>"
-    rows = [[esc(titles.get(q, q)), esc(name), f"{pct(sum(passed), len(passed)):.0f}%", str(len(passed))]
+    rows = [[esc(titles.get(q, q)), esc(name), f"{pct(sum(passed), len(passed)):.0f}%", str(len(passed)),
+             f"{statistics.median(ratios[(q, name)]):.2f}x" if ratios.get((q, name)) else "not run"]
             for (q, name), passed in seen.items()]
-    return out[0] + table(["Question", "Test", "Pass rate", "Runs"], rows, "speed", numeric={2, 3})
+    return out[0] + table(["Question", "Test", "Pass rate", "Runs", "Median ratio"], rows, "speed",
+                          numeric={2, 3, 4})
+
+
+def _leading_ratio(measurement: str) -> float | None:
+    """The ratio a speed measurement starts with ("1.84x the time of ...")."""
+    head = measurement.split("x", 1)[0] if measurement else ""
+    try:
+        return float(head)
+    except ValueError:
+        return None
 
 
 def students_section(results: list[SubmissionResult], questions: list[Question]) -> str:

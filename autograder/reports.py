@@ -74,11 +74,13 @@ def gradescope_results(result: SubmissionResult, questions: list[Question], note
             "name": t.name,
             "name_format": "text",
             "number": number,
-            "output": "" if t.passed else f"**{t.verdict or 'failed'}**\n\n{block(t.message)}",
+            "output": (block(t.measurement) if t.measurement else "") if t.passed
+            else f"**{t.verdict or 'failed'}**\n\n{block(t.message)}",
             "output_format": "md",
             "tags": [t.question, t.visibility],
             "visibility": GRADESCOPE_VISIBILITY.get(t.visibility, "after_due_date"),
-            "extra_data": {"question": titles.get(t.question, t.question), "verdict": t.verdict},
+            "extra_data": {"question": titles.get(t.question, t.question), "verdict": t.verdict,
+                           **({"measurement": t.measurement} if t.measurement else {})},
         }
 
     def summary() -> str:
