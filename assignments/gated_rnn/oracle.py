@@ -101,3 +101,73 @@ def pytorch_gru_cell_step(x, prev_h, weight_ih, weight_hh, bias_ih, bias_hh):
 
 # ---------------------------------------------------------------------------
 # torch parts (Q6-Q8)
+
+
+_TORCH_KINDS = ("RNN", "LSTM", "GRU", "FastLSTM")
+
+
+def _torch_reference_module(kind, config):
+    """PyTorch's own module for ``kind`` (FastLSTM is one-layer nn.LSTM), in float64."""
+    import torch
+
+    if kind not in _TORCH_KINDS:
+        raise ValueError(f"unknown module kind {kind!r}")
+    if kind == "FastLSTM":
+        return torch.nn.LSTM(config["input_size"], config["hidden_size"], bias=config.get("bias", True)).double()
+    return getattr(torch.nn, kind)(**config).double()
+
+
+def torch_state_dict_shapes(kind, config):
+    """{parameter name: shape as a list} of PyTorch's own module for ``kind``."""
+    return {name: [int(n) for n in value.shape]
+            for name, value in _torch_reference_module(kind, config).state_dict().items()}
+
+
+def torch_module(kind, config, weights, x, h0=None, c0=None, lengths=None, packed=False, dout=None,
+                 dh_n=None, dc_n=None):
+    """What rnn_driver.run_module should give, from torch.nn.RNN/LSTM/GRU in float64 on the CPU.
+
+    A padded batch (``lengths``, given as a tensor or packed: the same expected values)
+    runs through pack_padded_sequence / pad_packed_sequence, so padded steps give zero
+    output and the final states are taken at each sequence's true length.
+    """
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    lstm = kind in ("LSTM", "FastLSTM")
+    module = _torch_reference_module(kind, config)
+    module.load_state_dict({name: torch.from_numpy(np.array(value, dtype=np.float64))
+                            for name, value in weights.items()}, strict=True)
+    backward = dout is not None or dh_n is not None or dc_n is not None
+    inputs = {"x": torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=backward)}
+    for name, value in (("h0", h0), ("c0", c0)):
+        if value is not None:
+            inputs[name] = torch.tensor(np.asarray(value, dtype=np.float64), requires_grad=backward)
+    hx = None
+    if h0 is not None:
+        hx = (inputs["h0"], inputs["c0"]) if lstm else inputs["h0"]
+    batch_first = bool(config.get("batch_first", False))
+    T = np.shape(x)[1 if batch_first else 0]
+    if lengths is not None or packed:
+        sequence = pack_padded_sequence(inputs["x"], torch.as_tensor(np.asarray(lengths), dtype=torch.long),
+                                        batch_first=batch_first, enforce_sorted=False)
+        out, state = module(sequence, hx)
+        out, _ = pad_packed_sequence(out, batch_first=batch_first, total_length=T)
+    else:
+        out, state = module(inputs["x"], hx)
+    h_n, c_n = state if lstm else (state, None)
+    result = {"out": out.detach().numpy().copy(), "h_n": h_n.detach().numpy().copy()}
+    if lstm:
+        result["c_n"] = c_n.detach().numpy().copy()
+    if backward:
+        loss = out.new_zeros(())
+        for tensor, upstream in ((out, dout), (h_n, dh_n), (c_n, dc_n)):
+            if upstream is not None:
+                loss = loss + (tensor * torch.from_numpy(np.asarray(upstream, dtype=np.float64))).sum()
+        loss.backward()
+        result["grads"] = {name: (p.grad.numpy().copy() if p.grad is not None else np.zeros(p.shape))
+                           for name, p in module.named_parameters()}
+        for name, tensor in inputs.items():
+            result["d" + name] = tensor.grad.numpy().copy() if tensor.grad is not None \
+                else np.zeros(tuple(tensor.shape))
+    return result
