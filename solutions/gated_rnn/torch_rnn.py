@@ -177,10 +177,10 @@ def run_direction(step, x, state, weights, lengths=None, reverse=False):
       the reverse pass over sequence n starts at its last real step lengths[n] - 1
       from the initial state.
     """
-    # Hint: you need no per-sequence loop. At each step compute every sequence's new
-    # state, then keep it only where step t is inside the sequence (t < lengths):
-    # elsewhere the state stays what it was (torch.where), and the output is zero.
-    # Read backwards, the padded steps then come first and leave the initial state alone.
+    # Hint: a padded step must leave the state as it was and give zero output. You can
+    # decide that for all N sequences at once with a mask built from t and lengths (no
+    # loop over sequences). Read backwards, the padded steps come first: what does
+    # that make the reverse direction start from?
     # BEGIN SOLUTION
     T = x.shape[0]
     steps = x.unbind(0)  # the T inputs x[t] (one backward for all of them, unlike x[t])
