@@ -153,7 +153,8 @@ class BwrapLauncher:
         return sorted(paths, key=lambda p: (p.count("/"), p))
 
     def command(self, modules: list[str], limits, binds: list[tuple[str, str]]) -> list[str]:
-        cmd = [BWRAP, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+        # By absolute path: the cleared environment's PATH may not reach where bwrap lives.
+        cmd = [shutil.which(BWRAP) or BWRAP, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                "--new-session", "--clearenv", "--hostname", "sandbox",
                "--ro-bind", "/usr", "/usr"]
         for link in HOST_LINKS:

@@ -68,7 +68,75 @@ class Inputs:
 
     # -- torch parts (Q6-Q8) -------------------------------------------------
 
+    def weights(self, shapes, scale=0.5):
+        """A state_dict's worth of weights, {name: array of that shape}, for the shapes
+        ``{name: shape}`` of PyTorch's module (oracle.torch_state_dict_shapes)."""
+        return {name: self.normal(*shapes[name], scale=scale) for name in sorted(shapes)}
+
+    def sequence(self, T, N, D, batch_first=False):
+        """An input batch: (T, N, D), or (N, T, D) with batch_first."""
+        return self.normal(N, T, D) if batch_first else self.normal(T, N, D)
+
+    def lengths(self, N, T):
+        """N sequence lengths in 1..T, in no particular order, with at least one
+        full-length sequence (T) and one shorter one (needs N >= 2 and T >= 2)."""
+        lengths = self.rng.randint(1, T + 1, size=N)
+        full, short = self.rng.permutation(N)[:2]
+        lengths[full] = T
+        lengths[short] = self.rng.randint(1, T)
+        return lengths.astype(np.int64)
+
+    def rnn_case(self, kind, config, N, T, initial_state=True, lengths=False, upstream=True):
+        """Keyword arguments for rnn_driver.run_module / oracle.torch_module, except
+        ``weights`` (see :meth:`weights`): x, optionally h0 (and c0), lengths, and the
+        upstream gradients dout, dh_n (and dc_n)."""
+        D, H = config["input_size"], config["hidden_size"]
+        directions = 2 if config.get("bidirectional") else 1
+        layers = config.get("num_layers", 1) * directions
+        lstm = kind in ("LSTM", "FastLSTM")
+        batch_first = bool(config.get("batch_first", False))
+        case = {"x": self.sequence(T, N, D, batch_first)}
+        if initial_state:
+            case["h0"] = self.normal(layers, N, H)
+            if lstm:
+                case["c0"] = self.normal(layers, N, H)
+        if lengths:
+            case["lengths"] = self.lengths(N, T)
+        if upstream:
+            case["dout"] = self.sequence(T, N, H * directions, batch_first)
+            case["dh_n"] = self.normal(layers, N, H)
+            if lstm:
+                case["dc_n"] = self.normal(layers, N, H)
+        return case
+
 
 @pytest.fixture
 def make(rng):
     return Inputs(rng)
+
+
+# -- speed targets (Q8) ------------------------------------------------------
+# Each side builds its own layer and inputs from the same seed inside its own process
+# (the student's FastLSTM in the student's sandbox; torch.nn.LSTM, or the reference's
+# FastLSTM, in the baseline process), so nothing large crosses the channel.
+# (T, N, D, H): a training step takes tens of milliseconds on one CPU core and a few
+# on a GPU, where a Python loop over 100 steps still has to keep up with cuDNN.
+SPEED_SIZES = {"cpu": (50, 32, 128, 128), "cuda": (100, 64, 512, 512)}
+BASELINE_NAMES = {"torch": "torch.nn.LSTM", "reference": "the reference FastLSTM"}
+
+
+@pytest.fixture
+def fast_lstm_target(student, baseline, speed, rng):
+    """``fast_lstm_target(device, against, limit)``: time a FastLSTM training step against
+    torch.nn.LSTM ("torch") or the reference's FastLSTM ("reference") and judge the ratio."""
+    def run(device, against, limit, rounds=7):
+        sizes = SPEED_SIZES[device]
+        seed = int(rng.randint(2**31))
+        mine = student.call("rnn_driver.speed_setup", "student", *sizes, device, seed)
+        # In the baseline process, "student" is the reference solution's FastLSTM.
+        theirs = baseline.call("rnn_driver.speed_setup", "torch" if against == "torch" else "student",
+                               *sizes, device, seed)
+        name = BASELINE_NAMES[against] + (" (cuDNN)" if device == "cuda" and against == "torch" else "")
+        return speed.assert_within(limit, ("rnn_driver.speed_step", mine), ("rnn_driver.speed_step", theirs),
+                                   device=device, baseline_name=name, rounds=rounds)
+    return run
