@@ -60,3 +60,17 @@ def process_tree(root: int) -> list[int]:
         tree.append(pid)
         stack.extend(children.get(pid, []))
     return tree
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User and system CPU time used so far by these processes (all their threads), and by
+    the children they have waited for."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            ticks += sum(int(v) for v in fields[11:15])   # utime, stime, cutime, cstime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")

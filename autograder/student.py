@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from autograder import channel
-from autograder.processes import process_tree
+from autograder.processes import cpu_seconds, process_tree
 from autograder.sandbox import GPU_ENVIRONMENT, SandboxFailure, Slot, die_with_parent, kill_uid
 
 STDERR_TAIL = 600
@@ -32,6 +32,10 @@ STDERR_TAIL = 600
 # clock, less a fixed allowance for the round trip.
 TIMING_AGREEMENT = 0.8
 TIMING_SLACK_S = 0.01
+# On the CPU, a timed request whose processes used more CPU time than this many times
+# its duration (plus a tick or two of slack) ran on several cores; see Student.timed.
+MULTICORE_FACTOR = 1.5
+MULTICORE_SLACK_S = 0.03
 
 
 # ---------------------------------------------------------------------------
@@ -471,14 +475,19 @@ class Student:
         """Seconds per call of ``name(*args, **kwargs)``, ``repeats`` calls measured by the
         child with clocks taken before the submission was imported (device events on
         CUDA). The grader's own clock must agree: the child cannot claim more time than
-        passed, nor much less than the grader saw (allowing for the round trip)."""
+        passed, nor much less than the grader saw (allowing for the round trip). On the
+        CPU a call is charged its CPU time instead where the child's processes used
+        clearly more than one core."""
         process = self._ensure_process()
         message = {"op": "time", "name": name, "args": list(args), "kwargs": kwargs,
                    "repeats": repeats, "device": device}
         self._check_handles((args, kwargs))
+        tree = process_tree(process.popen.pid)
+        cpu_before = cpu_seconds(tree)
         started = time.perf_counter()
         reply = process.request(message, self._deadline(), during=f"timing {name}")
         wall = time.perf_counter() - started
+        cpu_used = cpu_seconds(tree) - cpu_before
         if not isinstance(reply, dict) or "ok" not in reply:
             process.kill()
             raise BadReply(f"malformed reply while timing {name}")
@@ -493,6 +502,10 @@ class Student:
             raise TimingMismatch(f"the timings reported for {name} ({total * 1000:.1f} ms in all) do not "
                                  f"match the grader's own clock ({wall * 1000:.1f} ms): something in "
                                  "the submission interferes with timing")
+        if device == "cpu" and cpu_used > MULTICORE_FACTOR * total + MULTICORE_SLACK_S:
+            # More than one core at work: charge the CPU time, so that extra threads
+            # cannot beat a single-threaded baseline.
+            times = [t * cpu_used / total for t in times]
         return times
 
     def pause(self) -> None:

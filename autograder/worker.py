@@ -79,6 +79,7 @@ class Worker:
         self.modules = []
         self.drivers_source = dict(drivers or {})
         self.named: dict[str, object] = {}      # module name -> module, students' and drivers'
+        self.driver_functions: dict[str, dict] = {}
         self.clocks = clocks or Clocks()
         self.tripwires = tripwires or Tripwires([])
         self.handles: dict[int, object] = {}
@@ -109,6 +110,9 @@ class Worker:
                 return _error("load", type(exc).__name__, f"the assignment's driver {name} could not "
                               f"start with this submission: {_describe(exc, self.submission_dir)}")
             self.named[name] = module
+            # Looked up from this snapshot, so the submission cannot swap a driver's
+            # function for its own later (say, the function a speed target times).
+            self.driver_functions[name] = {k: v for k, v in vars(module).items() if callable(v)}
         return {"ok": True, "ready": True}
 
     # -- serving ----------------------------------------------------------
@@ -146,6 +150,8 @@ class Worker:
         functions are reached only this way, so a student's cannot shadow them)."""
         if "." in name:
             module_name, _, attr = name.rpartition(".")
+            if module_name in self.driver_functions:
+                return self.driver_functions[module_name].get(attr)
             fn = getattr(self.named.get(module_name), attr, None)
             return fn if callable(fn) else None
         for module in self.modules:

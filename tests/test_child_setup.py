@@ -1,6 +1,7 @@
 """What the child does before the submission runs: drivers, preloaded modules, tripwires,
 clocks; and what the grader can do to it: timed calls it checks, pausing it."""
 
+import os
 import time
 
 import pytest
@@ -130,3 +131,45 @@ def test_tripwires_record_a_banned_api_called_at_run_time(tmp_path, launcher):
         hits = s.tripped()
     assert [h["api"] for h in hits] == ["torch.nn.LSTM"]
     assert hits[0]["where"] == "mod.py, line 5"
+
+
+THREADS = '''
+import threading, time
+
+def spin(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+def on_two_cores(seconds):
+    import os
+    pid = os.fork()
+    if pid == 0:
+        spin(seconds)
+        os._exit(0)
+    spin(seconds)
+    os.waitpid(pid, 0)
+
+def swap_the_driver():
+    import sys
+    sys.modules["drv"].slow = lambda: None
+'''
+
+SLOW_DRIVER = "import time\n\ndef slow():\n    time.sleep(0.05)\n"
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+def test_work_on_extra_cores_is_charged_its_cpu_time(tmp_path):
+    folder = write_module(tmp_path / "sub", THREADS)
+    with proxy(folder, make_launcher("process")) as s:
+        one = sum(s.timed("spin", 0.2, repeats=2))
+        two = sum(s.timed("on_two_cores", 0.2, repeats=2))
+    assert 0.35 < one < 0.6
+    assert two > 1.5 * one   # about twice: the second core's work is charged
+
+
+def test_a_submission_cannot_swap_a_drivers_function(tmp_path, launcher):
+    folder = write_module(tmp_path / "sub", THREADS)
+    with proxy(folder, launcher, ChildSetup(drivers=(("drv", SLOW_DRIVER),))) as s:
+        s.swap_the_driver()
+        assert sum(s.timed("drv.slow", repeats=2)) > 0.08
