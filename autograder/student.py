@@ -13,6 +13,7 @@ sandbox later) is the launcher's business, not the tests'.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import signal
@@ -637,7 +638,10 @@ def _error_from(error, name: str | None) -> StudentError:
     if kind == "raised" and "[Errno 27]" in message:  # EFBIG: the file-size limit
         return OutputLimit(f"{name} went over the output limit: {message}")
     if kind == "raised" and error.get("type") == "NotImplementedError":
-        return NotImplementedYet(f"{name} is not implemented yet (it raises NotImplementedError)")
+        # Name the stub itself: a call may reach it through other functions (or a driver).
+        stub = re.search(r"\((\w+\.py), line \d+, in (\w+)", message)
+        what = f"{stub.group(2)} in {stub.group(1)}" if stub and stub.group(2) != name else name
+        return NotImplementedYet(f"{what} is not implemented yet (it raises NotImplementedError)")
     if kind == "raised":
         return StudentRaised(f"{name} raised {message}")
     if kind == "not-a-tuple":

@@ -2,9 +2,11 @@
 against PyTorch's own LSTM (cuDNN) on a GPU, timed interleaved in one run (see autograder/speed.py).
 
 A training step (forward, then backward of the summed output) on inputs large enough
-that kernel launches do not dominate. The limits leave room for a correct vectorised
-layer on a loaded machine; a layer that loops over samples or recomputes the input
-projection at every step is several times slower.
+that kernel launches do not dominate, and a new input at every step; the last step's
+results must match the baseline's. The limits leave room for a correct vectorised
+layer on a loaded machine (the reference takes about 1.2-2x nn.LSTM's time on a CPU
+core and 8-10x cuDNN's on an H200); a layer that loops over samples takes 15-30x on
+the CPU and hundreds of times cuDNN's.
 """
 
 import pytest
