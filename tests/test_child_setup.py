@@ -150,6 +150,11 @@ def on_two_cores(seconds):
     spin(seconds)
     os.waitpid(pid, 0)
 
+def cpu_now():
+    import os
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
 def swap_the_driver():
     import sys
     sys.modules["drv"].slow = lambda: None
@@ -162,10 +167,13 @@ SLOW_DRIVER = "import time\n\ndef slow():\n    time.sleep(0.05)\n"
 def test_work_on_extra_cores_is_charged_its_cpu_time(tmp_path):
     folder = write_module(tmp_path / "sub", THREADS)
     with proxy(folder, make_launcher("process")) as s:
-        one = sum(s.timed("spin", 0.2, repeats=2))
-        two = sum(s.timed("on_two_cores", 0.2, repeats=2))
-    assert 0.35 < one < 0.6
-    assert two > 1.5 * one   # about twice: the second core's work is charged
+        before = s.cpu_now()
+        charged = sum(s.timed("on_two_cores", 0.3, repeats=2))
+        used = s.cpu_now() - before
+    # Charged at least the CPU time used, less the allowance (on a busy machine the two
+    # processes may share one core; then CPU time is about wall time, and so is the charge).
+    assert charged >= (used - 0.03) / 1.5 - 0.01, (charged, used)
+    assert charged >= 0.55
 
 
 def test_a_submission_cannot_swap_a_drivers_function(tmp_path, launcher):
