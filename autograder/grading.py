@@ -13,13 +13,14 @@ from autograder.scoring import TestResult
 
 def run_assignment_tests(assignment: Assignment, submission_dir: Path, seed: int,
                          launcher=None, public_only: bool = False, oracle=None,
-                         problem: str = "", devices=frozenset({"cpu"})) -> list[TestResult]:
+                         problem: str = "", devices=frozenset({"cpu"}),
+                         select: str | None = None) -> list[TestResult]:
     """All of ``assignment``'s tests against the code in ``submission_dir``.
 
     Expected values come from the live reference unless ``oracle`` is given. A
     ``problem`` (the submission could not be read) fails every test with that message.
     ``devices`` are those present for tests marked with a device (see
-    :func:`autograder.devices.available`).
+    :func:`autograder.devices.available`); ``select`` is a pytest ``-k`` expression.
     """
     session = Session(
         submission_dir=Path(submission_dir),
@@ -36,4 +37,4 @@ def run_assignment_tests(assignment: Assignment, submission_dir: Path, seed: int
         **session_options(assignment.extra, assignment.root),
     )
     folders = [assignment.public_tests] if public_only else [assignment.public_tests, assignment.hidden_tests]
-    return run_tests(session, folders)
+    return run_tests(session, folders, select)
