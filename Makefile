@@ -34,8 +34,11 @@ sandbox:
 demo: setup sandbox
 	$(BIN)/rnnkit package --out $(OUT)/packages
 	$(BIN)/rnnkit grade examples/submissions --assignment vanilla_rnn --db $(DB) --roster examples/roster.csv
-	$(BIN)/rnnkit report --db $(DB) --out $(OUT)/reports --roster examples/roster.csv \
+	$(BIN)/rnnkit report --db $(DB) --out $(OUT)/reports --roster examples/roster.csv --assignment vanilla_rnn \
 	  --format csv --format gradescope --format canvas --format moodle --format otter --format feedback --format html
+	$(BIN)/rnnkit grade examples/submissions_gated_rnn --assignment gated_rnn --db $(DB)
+	$(BIN)/rnnkit report --db $(DB) --out $(OUT)/reports --assignment gated_rnn \
+	  --format csv --format gradescope --format feedback --format html
 
 test: setup sandbox
 	$(BIN)/python -m pytest -m "slow or not slow"
@@ -48,9 +51,11 @@ validate: setup
 
 sample-class: setup
 	$(BIN)/python examples/sample_class.py
+	$(BIN)/python examples/sample_class_gated_rnn.py
 
 bench: setup sandbox
 	$(BIN)/python bench/grade_time.py
+	$(BIN)/python bench/fast_lstm.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

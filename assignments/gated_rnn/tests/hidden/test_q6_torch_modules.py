@@ -179,3 +179,41 @@ def test_cuda(student, oracle, make):
     if got.get("device") != "cuda":
         raise CheckFailed(f"given CUDA inputs and parameters, the results came back on {got.get('device')}; "
                           "create new tensors on the input's device")
+
+
+def objective(reply, case):
+    """sum(out * dout) + sum(h_n * dh_n) (+ sum(c_n * dc_n)): what run_module's backward differentiates."""
+    if not isinstance(reply, dict):
+        raise CheckFailed(f"run_module gave {describe_value(reply)}")
+    total = 0.0
+    for key, upstream in (("out", "dout"), ("h_n", "dh_n"), ("c_n", "dc_n")):
+        if upstream in case:
+            total += float(np.sum(as_array(reply.get(key), key, case[upstream].shape) * case[upstream]))
+    return total
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_gradients_match_numeric_differences(student, oracle, make, kind):
+    """Your module's weight gradients agree with centred differences of your own forward pass (float64)"""
+    config = {"input_size": 2, "hidden_size": 2, "bidirectional": True}
+    weights = make.weights(oracle.torch_state_dict_shapes(kind, config))
+    case = make.rnn_case(kind, config, N=2, T=3)
+    reply = student.call("rnn_driver.run_module", kind, config, weights, **case)
+    if not isinstance(reply, dict):
+        raise CheckFailed(f"run_module gave {describe_value(reply)}")
+    step = 1e-6
+    for name in ("weight_hh_l0", "bias_ih_l0_reverse"):
+        calls = []
+        for index in np.ndindex(weights[name].shape):
+            for sign in (1, -1):
+                varied = {k: v.copy() for k, v in weights.items()}
+                varied[name][index] += sign * step
+                no_backward = {k: v for k, v in case.items() if k not in ("dout", "dh_n", "dc_n")}
+                calls.append([kind, config, varied, *[no_backward.get(k) for k in ("x", "h0", "c0")]])
+        replies = student.map("rnn_driver.run_module", calls)
+        values = [objective(r, case) for r in replies]
+        numeric = ((np.array(values[0::2]) - np.array(values[1::2])) / (2 * step)).reshape(weights[name].shape)
+        analytic = (reply.get("grads") or {}).get(name)
+        assert_close(analytic, numeric, f"the gradient of {name} of {describe(kind, config)} (against "
+                     "centred differences of your forward pass)", tolerance=1e-5)
