@@ -234,7 +234,7 @@ def speed_section(results: list[SubmissionResult], questions: list[Question]) ->
     ratios: dict[tuple[str, str], list[float]] = {}
     for r in results:
         for t in r.tests:
-            if t.measurement or "speed" in t.question.lower():
+            if t.measurement or "speed" in t.name.lower() or "speed" in t.question.lower():
                 seen.setdefault((t.question, t.name), []).append(t.passed)
                 ratio = _leading_ratio(t.measurement)
                 if ratio is not None:
@@ -243,7 +243,7 @@ def speed_section(results: list[SubmissionResult], questions: list[Question]) ->
     if not seen:
         return out[0] + "<p>No speed targets in this assignment.</p>"
     rows = [[esc(titles.get(q, q)), esc(name), f"{pct(sum(passed), len(passed)):.0f}%", str(len(passed)),
-             f"{statistics.median(ratios[(q, name)]):.2f}x" if ratios.get((q, name)) else "not run"]
+             f"{statistics.median(ratios[(q, name)]):.2f}x" if ratios.get((q, name)) else "none measured"]
             for (q, name), passed in seen.items()]
     return out[0] + table(["Question", "Test", "Pass rate", "Runs", "Median ratio"], rows, "speed",
                           numeric={2, 3, 4})

@@ -112,3 +112,20 @@ def test_no_feedback_file_contains_a_hidden_test_or_an_expected_value(feedback_f
     for number in shown:
         close = np.isclose(values, number, rtol=5e-5, atol=0)
         assert not close.any(), f"{number} on a feedback page equals an expected value"
+
+
+def test_feedback_shows_each_speed_targets_measured_ratio():
+    from autograder.assignment import Question
+    from autograder.scoring import SubmissionResult
+    from autograder.scoring import TestResult as Result
+
+    measured = "2.40x the time of torch.nn.LSTM (limit 4x) on cpu: 36 ms against 15 ms per call"
+    tests = [Result("public/t.py::test_cpu", "FastLSTM on the CPU within 4x", "speed", 3, 3, "passed",
+                    measurement=measured),
+             Result("hidden/t.py::test_ref", "FastLSTM within 3x of the reference", "speed", 3, 0, "failed",
+                    verdict="wrong", message="too slow: 5.10x the time of the reference FastLSTM (limit 3x) on cpu",
+                    measurement="5.10x the time of the reference FastLSTM (limit 3x) on cpu")]
+    page = markdown(SubmissionResult("ada", "s1", "gated_rnn", tests), [Question("speed", "Q8. Speed")], "A2")
+    assert "## Speed targets" in page
+    assert f"- **FastLSTM on the CPU within 4x**: met; {measured}" in page
+    assert "- **FastLSTM within 3x of the reference**: not met; 5.10x the time" in page
