@@ -181,3 +181,12 @@ def test_upload_canvas_dry_run_then_post_then_rerun_posts_nothing(run, graded_sa
         result = run("upload", "canvas", "--url", canvas.url, "--course", 1, "--assignment", 7, "--db", db,
                      "--roster", tmp_path / "roster.csv", "--ledger", tmp_path / "l2.sqlite")
         assert result.exit_code == 2 and "Canvas rejected the token (401)" in result.output
+
+
+@pytest.mark.skipif(__import__("autograder.devices").devices.cuda_present(), reason="this machine has a GPU")
+def test_grade_device_cuda_without_a_gpu_stops_and_says_why(run, repo_root, tmp_path):
+    result = run("grade", repo_root / "examples" / "submissions" / "perfect", "--assignment", "vanilla_rnn",
+                 "--db", tmp_path / "g.sqlite", "--device", "cuda")
+    assert result.exit_code != 0
+    assert "--device cuda: no CUDA device is visible to PyTorch here" in result.output
+    assert not (tmp_path / "g.sqlite").exists()
