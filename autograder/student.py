@@ -639,7 +639,7 @@ def _error_from(error, name: str | None) -> StudentError:
         return OutputLimit(f"{name} went over the output limit: {message}")
     if kind == "raised" and error.get("type") == "NotImplementedError":
         # Name the stub itself: a call may reach it through other functions (or a driver).
-        stub = re.search(r"\((\w+\.py), line \d+, in (\w+)", message)
+        stub = re.search(r"\((\w+\.py), line \d+, in ([\w.<>]+)", message)
         what = f"{stub.group(2)} in {stub.group(1)}" if stub and stub.group(2) != name else name
         return NotImplementedYet(f"{what} is not implemented yet (it raises NotImplementedError)")
     if kind == "raised":

@@ -21,6 +21,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import linecache
 import os
 import resource
 import sys
@@ -234,14 +235,17 @@ def _describe(exc: BaseException, submission_dir: str) -> str:
         return f"{os.path.basename(exc.filename)}, line {exc.lineno}: {type(exc).__name__}: {exc.msg}"
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if f.filename and os.path.abspath(f.filename).startswith(submission_dir + os.sep)
+        (frame, lineno) for frame, lineno in traceback.walk_tb(exc.__traceback__)
+        if frame.f_code.co_filename
+        and os.path.abspath(frame.f_code.co_filename).startswith(submission_dir + os.sep)
     ]
     if frames:
-        last = frames[-1]
-        where = f"{os.path.basename(last.filename)}, line {last.lineno}, in {last.name}"
-        code = f": {last.line.strip()}" if last.line else ""
-        return f"{message} ({where}{code})"
+        frame, lineno = frames[-1]
+        code = frame.f_code
+        name = getattr(code, "co_qualname", code.co_name)  # FastLSTM.forward, not just forward
+        where = f"{os.path.basename(code.co_filename)}, line {lineno}, in {name}"
+        line = linecache.getline(code.co_filename, lineno).strip()
+        return f"{message} ({where}{': ' + line if line else ''})"
     return message
 
 
