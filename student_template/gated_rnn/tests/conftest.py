@@ -8,7 +8,8 @@ the grader.
 import numpy as np
 import pytest
 
-from autograder.checks import CheckFailed, as_array, assert_finite
+from autograder.checks import DEFAULT_TOLERANCE, CheckFailed, as_array, assert_close, assert_finite
+from autograder.checks import describe as describe_value
 
 
 class Inputs:
@@ -161,3 +162,68 @@ def _assert_norm_close(got, expected, name, tolerance=1e-3):
     if not error <= tolerance:
         raise CheckFailed(f"{name} differs from the baseline's on the same inputs (relative error "
                           f"{error:.1e} in norm): the time measured is not of a correct layer")
+
+# -- comparing the student's torch modules with PyTorch's (Q6, Q7) ------------------
+
+class ModuleCheck:
+    """Runs the student's module (through the driver, in the child) and PyTorch's own (in
+    the oracle) on the same fresh weights and inputs, and compares everything."""
+
+    RESULTS = ["out", "h_n", "c_n", "dx", "dh0", "dc0"]
+    NAMES = {"out": "output", "h_n": "h_n", "c_n": "c_n", "dx": "the gradient of the input",
+             "dh0": "the gradient of h_0", "dc0": "the gradient of c_0"}
+
+    def __init__(self, student, oracle, make):
+        self.student, self.oracle, self.make = student, oracle, make
+
+    @staticmethod
+    def describe(kind, config):
+        """How a test names a module in its messages, e.g. LSTM(3, 5, num_layers=2, bidirectional=True)."""
+        extra = ", ".join(f"{k}={v!r}" for k, v in config.items() if k not in ("input_size", "hidden_size"))
+        return f"{kind}({config['input_size']}, {config['hidden_size']}{', ' + extra if extra else ''})"
+
+    @classmethod
+    def check_result(cls, got, expected, where, tolerance=DEFAULT_TOLERANCE, padded=False):
+        """The driver's reply must match PyTorch's: outputs first, then every gradient."""
+        if not isinstance(got, dict):
+            raise CheckFailed(f"running {where} gave {describe_value(got)}")
+        for key in cls.RESULTS:
+            if key in expected:
+                name = cls.NAMES[key]
+                if padded and key in ("h_n", "c_n"):
+                    name += " (each sequence's state after its last real step)"
+                assert_close(got.get(key), expected[key], f"{name} of {where}", tolerance)
+        for name, grad in expected.get("grads", {}).items():
+            assert_close(got.get("grads", {}).get(name), grad, f"the gradient of {name} in {where}", tolerance)
+
+    def run(self, kind, config, N, T, packed=False, device="cpu", **options):
+        """Run the student's module and PyTorch's on the same fresh weights and inputs and
+        compare everything; returns (the student's reply, the case's inputs)."""
+        student, oracle, make = self.student, self.oracle, self.make
+        weights = make.weights(oracle.torch_state_dict_shapes(kind, config))
+        case = make.rnn_case(kind, config, N, T, **options)
+        got = student.call("rnn_driver.run_module", kind, config, weights, packed=packed, device=device, **case)
+        expected = oracle.torch_module(kind, config, weights, packed=packed, **case)
+        where = self.describe(kind, config) + (" on a PackedSequence" if packed else
+                                               " with lengths" if "lengths" in case else "")
+        if "lengths" in case and isinstance(got, dict):
+            self.check_padding(got.get("out"), case["lengths"], config.get("batch_first", False), where)
+        self.check_result(got, expected, where, padded="lengths" in case)
+        return got, case
+
+    @staticmethod
+    def check_padding(out, lengths, batch_first, where):
+        """The output must be exactly zero at every padded step."""
+        if not isinstance(out, np.ndarray) or out.ndim != 3:
+            return  # check_result says what is wrong with it
+        for n, length in enumerate(lengths):
+            padded = out[n, length:] if batch_first else out[length:, n]
+            if padded.size and np.any(padded != 0):
+                raise CheckFailed(f"the output of {where} should be exactly zero at padded steps (t >= the "
+                                  f"sequence's length); sequence {n} of length {length} has nonzero output there")
+
+
+@pytest.fixture
+def check(student, oracle, make):
+    """``check.run(kind, config, N, T, ...)``: the student's module against PyTorch's."""
+    return ModuleCheck(student, oracle, make)

@@ -3,61 +3,10 @@
 import numpy as np
 import pytest
 
-from autograder.checks import DEFAULT_TOLERANCE, CheckFailed, as_array, assert_close
+from autograder.checks import CheckFailed, as_array, assert_close
 from autograder.checks import describe as describe_value
 
 pytestmark = pytest.mark.question("torch_modules")
-
-
-RESULTS = ["out", "h_n", "c_n", "dx", "dh0", "dc0"]
-NAMES = {"out": "output", "h_n": "h_n", "c_n": "c_n", "dx": "the gradient of the input",
-         "dh0": "the gradient of h_0", "dc0": "the gradient of c_0"}
-
-
-def describe(kind, config):
-    """How a test names a module in its messages, e.g. LSTM(3, 5, num_layers=2, bidirectional=True)."""
-    extra = ", ".join(f"{k}={v!r}" for k, v in config.items() if k not in ("input_size", "hidden_size"))
-    return f"{kind}({config['input_size']}, {config['hidden_size']}{', ' + extra if extra else ''})"
-
-
-def check_result(got, expected, where, tolerance=DEFAULT_TOLERANCE, padded=False):
-    """The driver's reply must match PyTorch's: outputs first, then every gradient."""
-    if not isinstance(got, dict):
-        raise CheckFailed(f"running {where} gave {describe_value(got)}")
-    for key in RESULTS:
-        if key in expected:
-            name = NAMES[key]
-            if padded and key in ("h_n", "c_n"):
-                name += " (each sequence's state after its last real step)"
-            assert_close(got.get(key), expected[key], f"{name} of {where}", tolerance)
-    for name, grad in expected.get("grads", {}).items():
-        assert_close(got.get("grads", {}).get(name), grad, f"the gradient of {name} in {where}", tolerance)
-
-
-def run(student, oracle, make, kind, config, N, T, packed=False, device="cpu", **options):
-    """Run the student's module and PyTorch's on the same fresh weights and inputs and
-    compare everything; returns (the student's reply, the case's inputs)."""
-    weights = make.weights(oracle.torch_state_dict_shapes(kind, config))
-    case = make.rnn_case(kind, config, N, T, **options)
-    got = student.call("rnn_driver.run_module", kind, config, weights, packed=packed, device=device, **case)
-    expected = oracle.torch_module(kind, config, weights, packed=packed, **case)
-    where = describe(kind, config) + (" on a PackedSequence" if packed else
-                                      " with lengths" if "lengths" in case else "")
-    if "lengths" in case and isinstance(got, dict):
-        check_padding(got.get("out"), case["lengths"], config.get("batch_first", False), where)
-    check_result(got, expected, where, padded="lengths" in case)
-    return got, case
-
-
-def check_padding(out, lengths, batch_first, where):
-    """The output must be exactly zero at every padded step."""
-    if not isinstance(out, np.ndarray) or out.ndim != 3:
-        return  # check_result says what is wrong with it
-    for n, length in enumerate(lengths):
-        padded = out[n, length:] if batch_first else out[length:, n]
-        if padded.size and np.any(padded != 0):
-            raise CheckFailed(f"the output of {where} should be exactly zero at padded steps (t >= the "
-                              f"sequence's length); sequence {n} of length {length} has nonzero output there")
 
 
 @pytest.mark.points(1)
@@ -66,7 +15,7 @@ def check_padding(out, lengths, batch_first, where):
     ("LSTM", {"input_size": 2, "hidden_size": 6, "num_layers": 3, "bidirectional": True}),
     ("GRU", {"input_size": 7, "hidden_size": 4, "num_layers": 2, "bias": False}),
 ], ids=["RNN", "LSTM", "GRU"])
-def test_state_dict_keys_and_shapes(student, oracle, make, kind, config):
+def test_state_dict_keys_and_shapes(check, student, oracle, make, kind, config):
     """state_dict keys and shapes equal PyTorch's, and PyTorch's weights then give its output"""
     got = student.call("rnn_driver.state_dict_shapes", kind, config)
     expected = oracle.torch_state_dict_shapes(kind, config)
@@ -74,50 +23,50 @@ def test_state_dict_keys_and_shapes(student, oracle, make, kind, config):
         raise CheckFailed(f"state_dict_shapes gave {describe_value(got)}")
     missing, unexpected = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     if missing or unexpected:
-        raise CheckFailed(f"{describe(kind, config)}'s state_dict differs from nn.{kind}'s: "
+        raise CheckFailed(f"{check.describe(kind, config)}'s state_dict differs from nn.{kind}'s: "
                           + "; ".join(part for part in (
                               "missing " + ", ".join(missing) if missing else "",
                               "unexpected " + ", ".join(unexpected) if unexpected else "") if part))
     for name in expected:
         if list(got[name]) != list(expected[name]):
-            raise CheckFailed(f"{describe(kind, config)}: {name} has shape {tuple(got[name])}; "
+            raise CheckFailed(f"{check.describe(kind, config)}: {name} has shape {tuple(got[name])}; "
                               f"nn.{kind}'s has {tuple(expected[name])}")
-    run(student, oracle, make, kind, config, N=2, T=3, upstream=False)
+    check.run(kind, config, N=2, T=3, upstream=False)
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_one_layer_non_square(student, oracle, make, kind):
+def test_one_layer_non_square(check, student, oracle, make, kind):
     """One layer with N, T, D and H all different: output, states and gradients"""
-    run(student, oracle, make, kind, {"input_size": 5, "hidden_size": 3}, N=4, T=6)
+    check.run(kind, {"input_size": 5, "hidden_size": 3}, N=4, T=6)
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_rnn_two_layers(student, oracle, make, nonlinearity):
+def test_rnn_two_layers(check, student, oracle, make, nonlinearity):
     """A two-layer RNN with a tanh or relu nonlinearity"""
     config = {"input_size": 4, "hidden_size": 5, "num_layers": 2, "nonlinearity": nonlinearity}
-    run(student, oracle, make, "RNN", config, N=3, T=4)
+    check.run("RNN", config, N=3, T=4)
 
 
 @pytest.mark.points(1)
-def test_single_step(student, oracle, make):
+def test_single_step(check, student, oracle, make):
     """A length-1 sequence (T = 1) through a bidirectional LSTM"""
-    run(student, oracle, make, "LSTM", {"input_size": 3, "hidden_size": 4, "bidirectional": True}, N=3, T=1)
+    check.run("LSTM", {"input_size": 3, "hidden_size": 4, "bidirectional": True}, N=3, T=1)
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_two_layers_bidirectional(student, oracle, make, kind):
+def test_two_layers_bidirectional(check, student, oracle, make, kind):
     """Two layers, both directions, with a given initial state"""
     config = {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True}
-    run(student, oracle, make, kind, config, N=2, T=5)
+    check.run(kind, config, N=2, T=5)
 
 
 @pytest.mark.points(1)
-def test_no_initial_state(student, oracle, make):
+def test_no_initial_state(check, student, oracle, make):
     """A two-layer LSTM without an initial state (zeros)"""
-    run(student, oracle, make, "LSTM", {"input_size": 4, "hidden_size": 2, "num_layers": 2}, N=3, T=4,
+    check.run("LSTM", {"input_size": 4, "hidden_size": 2, "num_layers": 2}, N=3, T=4,
         initial_state=False)
 
 
@@ -126,9 +75,9 @@ def test_no_initial_state(student, oracle, make):
     ("LSTM", {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True}),
     ("GRU", {"input_size": 2, "hidden_size": 5}),
 ], ids=["LSTM", "GRU"])
-def test_lengths(student, oracle, make, kind, config):
+def test_lengths(check, student, oracle, make, kind, config):
     """A padded batch given with lengths: zero output at padding, final state at each true length"""
-    run(student, oracle, make, kind, config, N=4, T=6, lengths=True)
+    check.run(kind, config, N=4, T=6, lengths=True)
 
 
 @pytest.mark.points(1)
@@ -136,20 +85,20 @@ def test_lengths(student, oracle, make, kind, config):
     ("LSTM", {"input_size": 4, "hidden_size": 3}),
     ("GRU", {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True}),
 ], ids=["LSTM", "GRU"])
-def test_packed_sequence(student, oracle, make, kind, config):
+def test_packed_sequence(check, student, oracle, make, kind, config):
     """A PackedSequence in gives a PackedSequence out, and PyTorch's states and gradients"""
-    run(student, oracle, make, kind, config, N=5, T=4, packed=True, lengths=True)
+    check.run(kind, config, N=5, T=4, packed=True, lengths=True)
 
 
 @pytest.mark.points(1)
-def test_batch_first(student, oracle, make):
+def test_batch_first(check, student, oracle, make):
     """batch_first=True with lengths, bidirectional RNN: (N, T, D) in, (N, T, 2H) out"""
     config = {"input_size": 3, "hidden_size": 4, "batch_first": True, "bidirectional": True}
-    run(student, oracle, make, "RNN", config, N=3, T=5, lengths=True)
+    check.run("RNN", config, N=3, T=5, lengths=True)
 
 
 @pytest.mark.points(1)
-def test_float32(student, oracle, make):
+def test_float32(check, student, oracle, make):
     """A float32 module and input give float32 results, accurate to float32 precision"""
     kind, config = "LSTM", {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True}
     weights = make.weights(oracle.torch_state_dict_shapes(kind, config))
@@ -158,24 +107,24 @@ def test_float32(student, oracle, make):
     expected = oracle.torch_module(kind, config, weights, **case)
     if got.get("dtype") != "float32":
         raise CheckFailed(f"a float32 {kind} gave a {got.get('dtype')} output; keep the input's dtype")
-    names = [key for key in RESULTS if key in expected]
-    pairs = [(got.get(key), expected[key], NAMES[key]) for key in names]
+    names = [key for key in check.RESULTS if key in expected]
+    pairs = [(got.get(key), expected[key], check.NAMES[key]) for key in names]
     pairs += [(got.get("grads", {}).get(name), grad, f"the gradient of {name}")
               for name, grad in expected["grads"].items()]
     for value, want, name in pairs:
         value = as_array(value, name, np.shape(want))
         error = float(np.max(np.abs(value - want)) / max(1e-8, float(np.max(np.abs(want)))))
         if not error <= 1e-4:
-            raise CheckFailed(f"{name} of a float32 {describe(kind, config)} is wrong: error {error:.1e} "
+            raise CheckFailed(f"{name} of a float32 {check.describe(kind, config)} is wrong: error {error:.1e} "
                               "relative to its largest entry (allowed 1e-04)")
 
 
 @pytest.mark.points(1)
 @pytest.mark.device("cuda")
-def test_cuda(student, oracle, make):
+def test_cuda(check, student, oracle, make):
     """On a CUDA device: results stay on the GPU and match PyTorch's (2 layers, bidirectional, lengths)"""
     config = {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True}
-    got, _ = run(student, oracle, make, "LSTM", config, N=4, T=5, lengths=True, device="cuda")
+    got, _ = check.run("LSTM", config, N=4, T=5, lengths=True, device="cuda")
     if got.get("device") != "cuda":
         raise CheckFailed(f"given CUDA inputs and parameters, the results came back on {got.get('device')}; "
                           "create new tensors on the input's device")
@@ -194,7 +143,7 @@ def objective(reply, case):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_gradients_match_numeric_differences(student, oracle, make, kind):
+def test_gradients_match_numeric_differences(check, student, oracle, make, kind):
     """Your module's weight gradients agree with centred differences of your own forward pass (float64)"""
     config = {"input_size": 2, "hidden_size": 2, "bidirectional": True}
     weights = make.weights(oracle.torch_state_dict_shapes(kind, config))
@@ -215,5 +164,5 @@ def test_gradients_match_numeric_differences(student, oracle, make, kind):
         values = [objective(r, case) for r in replies]
         numeric = ((np.array(values[0::2]) - np.array(values[1::2])) / (2 * step)).reshape(weights[name].shape)
         analytic = (reply.get("grads") or {}).get(name)
-        assert_close(analytic, numeric, f"the gradient of {name} of {describe(kind, config)} (against "
+        assert_close(analytic, numeric, f"the gradient of {name} of {check.describe(kind, config)} (against "
                      "centred differences of your forward pass)", tolerance=1e-5)

@@ -1,99 +1,46 @@
 """Q7 hidden tests: FastLSTM against nn.LSTM on fresh inputs."""
 
-import numpy as np
 import pytest
 
-from autograder.checks import DEFAULT_TOLERANCE, CheckFailed, assert_close
-from autograder.checks import describe as describe_value
+from autograder.checks import CheckFailed
 
 pytestmark = pytest.mark.question("fast_lstm")
 
 
-RESULTS = ["out", "h_n", "c_n", "dx", "dh0", "dc0"]
-NAMES = {"out": "output", "h_n": "h_n", "c_n": "c_n", "dx": "the gradient of the input",
-         "dh0": "the gradient of h_0", "dc0": "the gradient of c_0"}
-
-
-def describe(kind, config):
-    """How a test names a module in its messages, e.g. LSTM(3, 5, num_layers=2, bidirectional=True)."""
-    extra = ", ".join(f"{k}={v!r}" for k, v in config.items() if k not in ("input_size", "hidden_size"))
-    return f"{kind}({config['input_size']}, {config['hidden_size']}{', ' + extra if extra else ''})"
-
-
-def check_result(got, expected, where, tolerance=DEFAULT_TOLERANCE, padded=False):
-    """The driver's reply must match PyTorch's: outputs first, then every gradient."""
-    if not isinstance(got, dict):
-        raise CheckFailed(f"running {where} gave {describe_value(got)}")
-    for key in RESULTS:
-        if key in expected:
-            name = NAMES[key]
-            if padded and key in ("h_n", "c_n"):
-                name += " (each sequence's state after its last real step)"
-            assert_close(got.get(key), expected[key], f"{name} of {where}", tolerance)
-    for name, grad in expected.get("grads", {}).items():
-        assert_close(got.get("grads", {}).get(name), grad, f"the gradient of {name} in {where}", tolerance)
-
-
-def run(student, oracle, make, kind, config, N, T, packed=False, device="cpu", **options):
-    """Run the student's module and PyTorch's on the same fresh weights and inputs and
-    compare everything; returns (the student's reply, the case's inputs)."""
-    weights = make.weights(oracle.torch_state_dict_shapes(kind, config))
-    case = make.rnn_case(kind, config, N, T, **options)
-    got = student.call("rnn_driver.run_module", kind, config, weights, packed=packed, device=device, **case)
-    expected = oracle.torch_module(kind, config, weights, packed=packed, **case)
-    where = describe(kind, config) + (" on a PackedSequence" if packed else
-                                      " with lengths" if "lengths" in case else "")
-    if "lengths" in case and isinstance(got, dict):
-        check_padding(got.get("out"), case["lengths"], config.get("batch_first", False), where)
-    check_result(got, expected, where, padded="lengths" in case)
-    return got, case
-
-
-def check_padding(out, lengths, batch_first, where):
-    """The output must be exactly zero at every padded step."""
-    if not isinstance(out, np.ndarray) or out.ndim != 3:
-        return  # check_result says what is wrong with it
-    for n, length in enumerate(lengths):
-        padded = out[n, length:] if batch_first else out[length:, n]
-        if padded.size and np.any(padded != 0):
-            raise CheckFailed(f"the output of {where} should be exactly zero at padded steps (t >= the "
-                              f"sequence's length); sequence {n} of length {length} has nonzero output there")
-
-
 @pytest.mark.points(1)
-def test_state_dict_keys_and_shapes(student, oracle, make):
+def test_state_dict_keys_and_shapes(check, student, oracle, make):
     """FastLSTM's state_dict has a one-layer nn.LSTM's names and shapes, and its weights give its output"""
     config = {"input_size": 6, "hidden_size": 4}
     got = student.call("rnn_driver.state_dict_shapes", "FastLSTM", config)
     if got != oracle.torch_state_dict_shapes("FastLSTM", config):
         raise CheckFailed("FastLSTM's state_dict differs from nn.LSTM(6, 4)'s names and shapes "
                           "(weight_ih_l0 (4H, D), weight_hh_l0 (4H, H), bias_ih_l0 (4H,), bias_hh_l0 (4H,))")
-    run(student, oracle, make, "FastLSTM", config, N=3, T=2, upstream=False)
+    check.run("FastLSTM", config, N=3, T=2, upstream=False)
 
 
 @pytest.mark.points(2)
-def test_non_square(student, oracle, make):
+def test_non_square(check, student, oracle, make):
     """N, T, D and H all different, with an initial state: output, states and gradients"""
-    run(student, oracle, make, "FastLSTM", {"input_size": 7, "hidden_size": 3}, N=5, T=6)
+    check.run("FastLSTM", {"input_size": 7, "hidden_size": 3}, N=5, T=6)
 
 
 @pytest.mark.points(1)
-def test_no_initial_state(student, oracle, make):
+def test_no_initial_state(check, student, oracle, make):
     """Without an initial state (zeros)"""
-    run(student, oracle, make, "FastLSTM", {"input_size": 4, "hidden_size": 5}, N=3, T=4, initial_state=False)
+    check.run("FastLSTM", {"input_size": 4, "hidden_size": 5}, N=3, T=4, initial_state=False)
 
 
 @pytest.mark.points(1)
-def test_single_step(student, oracle, make):
+def test_single_step(check, student, oracle, make):
     """A length-1 sequence (T = 1)"""
-    run(student, oracle, make, "FastLSTM", {"input_size": 3, "hidden_size": 2}, N=4, T=1)
+    check.run("FastLSTM", {"input_size": 3, "hidden_size": 2}, N=4, T=1)
 
 
 @pytest.mark.points(1)
 @pytest.mark.device("cuda")
-def test_cuda(student, oracle, make):
+def test_cuda(check, student, oracle, make):
     """On a CUDA device: results stay on the GPU and match nn.LSTM's"""
-    got, _ = run(student, oracle, make, "FastLSTM", {"input_size": 5, "hidden_size": 6}, N=4, T=7, device="cuda")
+    got, _ = check.run("FastLSTM", {"input_size": 5, "hidden_size": 6}, N=4, T=7, device="cuda")
     if got.get("device") != "cuda":
         raise CheckFailed(f"given CUDA inputs and parameters, the results came back on {got.get('device')}; "
                           "create new tensors on the input's device")
