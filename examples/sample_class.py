@@ -133,10 +133,13 @@ CLASS = [
 ]
 
 
-def clean_solution() -> str:
-    """The reference solution as a student would write it: without the solution markers."""
-    text = SOLUTION.read_text()
+def without_markers(text: str) -> str:
+    """A reference module as a student would write it: without the solution markers."""
     return re.sub(r"(?m)^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n", "", text)
+
+
+def clean_solution() -> str:
+    return without_markers(SOLUTION.read_text())
 
 
 def source_for(student: Student) -> str:
@@ -170,11 +173,15 @@ def expected_files() -> dict[str, bytes]:
     return files
 
 
-def build(dest: Path = SUBMISSIONS) -> None:
-    for relative, content in expected_files().items():
+def write_files(files: dict[str, bytes], dest: Path) -> None:
+    for relative, content in files.items():
         path = dest / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+
+
+def build(dest: Path = SUBMISSIONS) -> None:
+    write_files(expected_files(), dest)
 
 
 if __name__ == "__main__":

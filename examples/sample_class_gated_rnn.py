@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sample_class import without_markers, write_files  # the same conventions as assignment 1's class
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SOLUTIONS = ROOT / "solutions" / "gated_rnn"
@@ -154,11 +156,6 @@ CLASS = [
 ]
 
 
-def clean(text: str) -> str:
-    """A solution module as a student would write it: without the solution markers."""
-    return re.sub(r"(?m)^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n", "", text)
-
-
 def sources_for(student: Student) -> dict[str, str]:
     """The student's two modules, by file name."""
     folder = SOLUTIONS if student.base == "solution" else STUBS
@@ -169,7 +166,7 @@ def sources_for(student: Student) -> dict[str, str]:
         if texts[name].count(old) != 1:
             raise ValueError(f"{student.name}: the edit target must occur exactly once in {name}: {old!r}")
         texts[name] = texts[name].replace(old, new)
-    return {name: clean(text) if student.base == "solution" else text for name, text in texts.items()}
+    return {name: without_markers(text) if student.base == "solution" else text for name, text in texts.items()}
 
 
 def expected_files() -> dict[str, bytes]:
@@ -179,10 +176,7 @@ def expected_files() -> dict[str, bytes]:
 
 
 def build(dest: Path = SUBMISSIONS) -> None:
-    for relative, content in expected_files().items():
-        path = dest / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+    write_files(expected_files(), dest)
 
 
 if __name__ == "__main__":
