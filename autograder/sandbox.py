@@ -215,6 +215,14 @@ class BwrapLauncher:
         self._live[popen.pid] = _Live(slot, group, stage)
         return popen
 
+    isolates_children = True  # each sandbox: its own namespaces, tmpfs and (as root) UID
+
+    def install(self, popen, source: str, target: str) -> None:
+        """Copy a submission into a prestarted sandbox's submission folder (bound read-only
+        at /submission, so the child sees the files as they arrive)."""
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        _make_readable(target)
+
     def out_of_memory(self, popen) -> bool:
         live = self._live.get(popen.pid)
         return bool(live and live.group and live.group.out_of_memory())

@@ -152,8 +152,9 @@ class ProcessLauncher:
         slot = Slot() if self.drop_privileges else None
         if slot is not None:
             try:  # the child's own copy of the submission, in a scratch folder it owns
-                submission_dir = shutil.copytree(submission_dir, os.path.join(scratch, "submission"),
-                                                 symlinks=True)
+                own_copy = os.path.join(scratch, "submission")
+                if os.path.abspath(submission_dir) != own_copy:  # a prestarted child's is empty yet
+                    submission_dir = shutil.copytree(submission_dir, own_copy, symlinks=True)
                 for root, dirs, files in os.walk(scratch):
                     for name in [root, *(os.path.join(root, f) for f in files)]:
                         os.lchown(name, slot.uid, slot.uid)
@@ -195,11 +196,69 @@ class ProcessLauncher:
     def out_of_memory(self, popen) -> bool:
         return False  # no cgroup to ask; an address-space limit shows up as MemoryError
 
+    @property
+    def isolates_children(self) -> bool:
+        """Whether one child cannot reach another's files (each runs as a UID of its own)."""
+        return self.drop_privileges
+
+    def install(self, popen, source: str, target: str) -> None:
+        """Copy a submission into a prestarted child's (so far empty) submission folder."""
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        slot = self._slots.get(popen.pid)
+        if slot is not None:
+            for root, dirs, files in os.walk(target):
+                for name in [root, *(os.path.join(root, f) for f in files)]:
+                    os.lchown(name, slot.uid, slot.uid)
+
     def stopped(self, popen) -> None:
         slot = self._slots.pop(popen.pid, None)
         if slot is not None:
             kill_uid(slot.uid)
             slot.release()
+
+
+class WarmPool:
+    """A launcher that keeps one child started ahead: sandbox up, interpreter and the
+    assignment's libraries (``preload``) imported, an empty submission folder, waiting.
+
+    When a submission needs a child, it takes the waiting one, copies the submission in
+    and tells it to go on, and starts the next at once, so starting and importing
+    overlap with grading. Each child is still its own sandbox (its own UID, cgroup,
+    tmpfs and namespaces; nothing of one submission's run can reach the next's), so it
+    is used only with a launcher whose children cannot reach each other: bubblewrap, or
+    plain processes under UIDs of their own.
+    """
+
+    def __init__(self, launcher):
+        self.launcher = launcher
+        self._spares: dict[tuple, StudentProcess] = {}
+
+    def __getattr__(self, name):  # start, stopped, out_of_memory, name, ...: the launcher's
+        return getattr(self.launcher, name)
+
+    def take(self, submission_dir, modules, limits, generation, setup: ChildSetup):
+        """A started child for this submission, or None (the caller starts one the usual way)."""
+        key = (tuple(modules), limits, tuple(setup.preload))
+        spare = self._spares.pop(key, None)
+        process = None
+        if spare is not None:
+            try:
+                spare.wait_started()
+                spare.install(submission_dir, setup, generation)
+                process = spare
+            except (SandboxFailure, OSError, subprocess.SubprocessError):
+                spare.close()
+        try:
+            self._spares[key] = StudentProcess(None, modules, limits, self.launcher, 0,
+                                               ChildSetup(preload=tuple(setup.preload)), prestart=True)
+        except (SandboxFailure, OSError, subprocess.SubprocessError):
+            pass  # no spare this time; the next submission starts its child itself
+        return process
+
+    def close(self) -> None:
+        for spare in self._spares.values():
+            spare.close()
+        self._spares.clear()
 
 
 def worker_paths() -> list[str]:
@@ -245,11 +304,18 @@ class ChildSetup:
 
 
 class StudentProcess:
-    def __init__(self, submission_dir, modules, limits, launcher, generation, setup: ChildSetup = ChildSetup()):
+    def __init__(self, submission_dir, modules, limits, launcher, generation, setup: ChildSetup = ChildSetup(),
+                 prestart: bool = False):
         self.generation = generation
         self.limits = limits
         self.launcher = launcher
+        self.modules = list(modules)
         self.scratch = tempfile.mkdtemp(prefix="rnnkit-child-")
+        self.prestarted = prestart
+        if prestart:  # started before its submission is known: it waits with an empty folder
+            submission_dir = os.path.join(self.scratch, "submission")
+            os.mkdir(submission_dir)
+        self.submission_dir = submission_dir
         self._stderr = open(os.path.join(self.scratch, ".stderr"), "w+b")
         try:
             self.popen = launcher.start(submission_dir, modules, limits, self.scratch, self._stderr)
@@ -258,15 +324,28 @@ class StudentProcess:
             shutil.rmtree(self.scratch, ignore_errors=True)
             raise
         self.hello = None
+        self.started = False
         self.stopped_pids: list[int] = []
+        message = {"preload": list(setup.preload), "wait": True} if prestart else setup.message()
         try:  # read by the worker before "started"; a pipe that is already gone shows up there
-            channel.write_frame(self.popen.stdin.fileno(), channel.encode(setup.message()))
+            channel.write_frame(self.popen.stdin.fileno(), channel.encode(message))
         except OSError:
             pass
+
+    def install(self, submission_dir: str, setup: ChildSetup, generation: int) -> None:
+        """Give a prestarted child (started, libraries imported) its submission and the rest
+        of its setup; it then imports the submission as any child does."""
+        self.launcher.install(self.popen, submission_dir, self.submission_dir)
+        self.generation = generation
+        self.prestarted = False
+        channel.write_frame(self.popen.stdin.fileno(), channel.encode(
+            {"tripwires": list(setup.tripwires), "drivers": dict(setup.drivers)}))
 
     def wait_started(self) -> None:
         """Wait for the worker's first frame, sent before any student code runs. No frame
         means the sandbox failed to start: :class:`SandboxFailure`, the grader's problem."""
+        if self.started:
+            return
         deadline = time.monotonic() + self.limits.start_timeout_s
         try:
             body = channel.read_frame(self.popen.stdout.fileno(), deadline, cap=1024 * 1024)
@@ -279,6 +358,7 @@ class StudentProcess:
         if not (isinstance(started, dict) and started.get("started")):
             self.kill()
             raise SandboxFailure(f"the sandbox's first message was not the worker's: {started!r:.200}")
+        self.started = True
 
     def wait_ready(self, deadline: float) -> dict:
         self.hello = self._receive(deadline, during="loading the submission")
@@ -586,6 +666,11 @@ class Student:
     def _start_process(self) -> StudentProcess:
         """A started child, retrying a sandbox that fails to start (never the student's fault)."""
         failures = []
+        take = getattr(self._launcher, "take", None)
+        if take is not None:  # a warm pool: a child already started, waiting for its submission
+            process = take(self._submission_dir, self._modules, self._limits, self._generation, self._setup)
+            if process is not None:
+                return process
         for attempt in range(self._limits.start_attempts):
             try:
                 process = StudentProcess(self._submission_dir, self._modules, self._limits,

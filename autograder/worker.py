@@ -299,11 +299,16 @@ def main(argv: list[str]) -> int:
         setup = {}  # nothing to set up (a probe that only checks the sandbox starts)
     for name in setup.get("preload") or []:
         importlib.import_module(name)  # failing here is the environment's fault, not the student's
-    clocks = Clocks()
-    tripwires = Tripwires(setup.get("tripwires") or [])
     # "started" before any student code runs: a child that dies earlier is the sandbox's
     # fault (the grader retries), one that dies later is the submission's.
     channel.write_frame(fd_out, channel.encode({"ok": True, "started": True}))
+    if setup.get("wait"):  # started ahead (a warm pool): the submission and the rest come now
+        try:
+            setup.update(channel.decode(channel.read_frame(fd_in, cap=16 * 1024 * 1024)))
+        except channel.ChannelClosed:
+            return 0  # never used: the grader finished, or closed its spare
+    clocks = Clocks()
+    tripwires = Tripwires(setup.get("tripwires") or [])
     worker = Worker(argv[0], argv[1:], setup.get("drivers"), clocks, tripwires)
     hello = worker.load()
     channel.write_frame(fd_out, channel.encode(hello))
