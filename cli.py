@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ from autograder import assignment as assignments
 from autograder import canvas, devices, exports, feedback, local, packaging, reports, roster
 from autograder.assignment import AssignmentError
 from autograder.batch import grade_class
+from autograder.executors import EXECUTORS, DaskExecutor, ExecutorUnavailable, LocalExecutor
 from autograder.gradebook import Gradebook
 from autograder.packaging import PackagingError
 from autograder.runner import GraderError
@@ -151,20 +153,27 @@ def validate(names):
 @click.option("--db", type=click.Path(path_type=Path), default=Path(DEFAULT_DB), show_default=True,
               help="The SQLite gradebook to record results in.")
 @click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="the number of cores",
-              help="Submissions graded at once.")
+              help="Submissions graded at once (with --executor local).")
+@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="Where submissions are graded: local (--workers processes on this machine) or dask (the "
+              "workers of a running Dask cluster, see --scheduler; needs the rnnkit[cluster] extra).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="The Dask scheduler to grade on with --executor dask, e.g. tcp://HOST:8786.")
 @click.option("--sandbox", type=click.Choice(SANDBOXES), default="bwrap", show_default=True,
               help="How student code is isolated: bwrap (bubblewrap sandbox) or process (a plain child "
               "process: weaker, for machines without bwrap; recorded with every result).")
 @click.option("--force", is_flag=True, help="Regrade submissions already in the gradebook.")
 @click.option("--device", type=click.Choice(devices.CHOICES), default="auto", show_default=True,
               help="Where GPU tests and speed targets run: auto (CUDA when PyTorch sees a GPU), cuda "
-              "(fail if there is none) or cpu (CUDA tests are 'not run', scored by the assignment's policy).")
+              "(fail if there is none) or cpu (CUDA tests are 'not run', scored by the assignment's policy). With "
+              "--executor dask the workers decide: auto is CUDA only where every worker sees a GPU.")
 @click.option("--roster", "roster_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Class roster CSV: lists submissions that match no student, and students with none.")
 @click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of submission,student_id for submissions the roster cannot match by name.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def grade(submissions, name, db, workers, sandbox, force, device, roster_path, mapping_path, as_json):
+def grade(submissions, name, db, workers, executor_kind, scheduler, sandbox, force, device, roster_path,
+          mapping_path, as_json):
     """Grade submissions against the hidden and public tests.
 
     Each SUBMISSION is one student's folder or zip, or a folder holding one
@@ -172,8 +181,16 @@ def grade(submissions, name, db, workers, sandbox, force, device, roster_path, m
     submissions already graded with the same tests are not graded again
     (unless --force).
 
+    With --executor dask, the submissions are graded on the workers of a Dask
+    cluster (each with rnnkit and bubblewrap installed); results still go into
+    the one gradebook here, as each finishes. See "Grading on a cluster" in the README.
+
     Example: rnnkit grade submissions/ --assignment vanilla_rnn --db grades.sqlite
     """
+    if executor_kind == "dask" and not scheduler:
+        fail("--executor dask needs --scheduler ADDRESS (the Dask scheduler, e.g. tcp://HOST:8786)")
+    if scheduler and executor_kind != "dask":
+        fail("--scheduler is for --executor dask")
     root = assignments.find_course_root()
     if name is None:
         known = assignments.list_assignments(root)
@@ -188,17 +205,22 @@ def grade(submissions, name, db, workers, sandbox, force, device, roster_path, m
     if not found:
         fail("no submissions found in " + ", ".join(map(str, submissions)))
     matching = load_matching(roster_path, mapping_path, [s.student for s in found])
-    if sandbox == "bwrap":
+    if executor_kind == "dask":
+        executor = start_dask(scheduler, sandbox, device)  # the workers' sandbox and devices decide
+        present = executor.devices
+    else:
+        executor = LocalExecutor(workers)
+        if sandbox == "bwrap":
+            try:
+                probe()
+            except SandboxUnavailable as exc:
+                fail(str(exc))
         try:
-            probe()
-        except SandboxUnavailable as exc:
+            present = devices.available(device)
+        except devices.DeviceUnavailable as exc:
             fail(str(exc))
-    try:
-        present = devices.available(device)
-    except devices.DeviceUnavailable as exc:
-        fail(str(exc))
     log = err if as_json else out
-    log.print(f"Grading {len(found)} submission(s) of {a.name} with {workers} worker(s) into {db} "
+    log.print(f"Grading {len(found)} submission(s) of {a.name} with {executor.describe()} into {db} "
               f"(devices: {', '.join(sorted(present))})")
     if sandbox == "process":
         log.print("[yellow]warning:[/] --sandbox=process: student code runs without the sandbox (it can read "
@@ -207,34 +229,40 @@ def grade(submissions, name, db, workers, sandbox, force, device, roster_path, m
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     start = time.perf_counter()
-    with Progress(*columns, console=log, transient=True) as bar, Gradebook(db) as book:
-        task = bar.add_task("grading", total=len(found))
+    unclean = []  # (student, why): kept as it comes, results are not (a large class stays small in memory)
+    with Gradebook(db) as book, executor:
+        with Progress(*columns, console=log, transient=True) as bar:
+            task = bar.add_task("grading", total=len(found))
 
-        def progress(o):
-            bar.advance(task)
-            if o.grader_error:
-                bar.console.print(f"  [red]grader error[/] {o.student}: {o.grader_error}", highlight=False)
-                return
-            r = o.result
-            note = " (already graded)" if o.cached else f" in {r.seconds:.1f} s"
-            why = trouble(r)
-            bar.console.print(f"  {o.student}: {format_points(r.score)}/{format_points(r.max_score)}{note}"
-                              + (f"  [yellow]{why}[/]" if why else ""), highlight=False)
+            def progress(o):
+                bar.advance(task)
+                if o.grader_error:
+                    unclean.append((o.student, o.grader_error))
+                    bar.console.print(f"  [red]grader error[/] {o.student}: {o.grader_error}", highlight=False)
+                    return
+                r = o.result
+                note = " (already graded)" if o.cached else f" in {r.seconds:.1f} s"
+                why = trouble(r)
+                if why:
+                    unclean.append((o.student, why))
+                bar.console.print(f"  {o.student}: {format_points(r.score)}/{format_points(r.max_score)}{note}"
+                                  + (f"  [yellow]{why}[/]" if why else ""), highlight=False)
 
-        outcomes = grade_class(a, found, book, workers=workers, on_outcome=progress, sandbox=sandbox,
-                               force=force, devices=present)
-    elapsed = time.perf_counter() - start
-    graded = [o for o in outcomes if o.result is not None]
-    if as_json:
-        click.echo(json.dumps(json_summary(a, graded, elapsed), indent=2))
-    else:
-        out.print(summary_table(a, graded))
-        out.print(question_legend(a), highlight=False)
-        out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s (sandbox: {sandbox}).")
+            outcomes = grade_class(a, found, book, on_outcome=progress, sandbox=sandbox, force=force,
+                                   devices=present, executor=executor, keep_results=False)
+        elapsed = time.perf_counter() - start
+        graded = [o for o in outcomes if not o.grader_error]
+        # each result read back from the gradebook as its row is written, one at a time
+        stored = (dataclasses.replace(o, result=book.load(o.submission_id, o.student)) for o in graded)
+        if as_json:
+            click.echo(json.dumps(json_summary(a, stored, elapsed), indent=2))
+        else:
+            out.print(summary_table(a, stored))
+            out.print(question_legend(a), highlight=False)
+            out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s (sandbox: {sandbox}).")
     if matching is not None:
         print_roster_problems(matching, log)
-    unclean = [(o.student, o.grader_error or trouble(o.result)) for o in outcomes
-               if o.grader_error or trouble(o.result)]
+    unclean.sort()
     if unclean:
         log.print(f"{len(unclean)} submission(s) did not grade cleanly:")
         for student, why in unclean:
@@ -243,6 +271,20 @@ def grade(submissions, name, db, workers, sandbox, force, device, roster_path, m
     if errors:
         fail(f"{len(errors)} submission(s) could not be graded because of a grader problem (nothing "
              "was recorded for them); fix it and run the same command again", code=1)
+
+
+def start_dask(scheduler: str, sandbox: str, device: str) -> DaskExecutor:
+    """Connect to the Dask scheduler and check its workers can grade (sandbox, devices, rnnkit)."""
+    try:
+        executor = DaskExecutor(scheduler)
+    except ExecutorUnavailable as exc:
+        fail(str(exc))
+    try:
+        executor.check(sandbox, device)
+    except (ExecutorUnavailable, devices.DeviceUnavailable) as exc:
+        executor.close()
+        fail(str(exc))
+    return executor
 
 
 def json_summary(a, outcomes, elapsed: float) -> dict:

@@ -7,11 +7,11 @@ import multiprocessing
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autograder.assignment import Assignment
+from autograder.executors import LocalExecutor
 from autograder.gradebook import Gradebook
 from autograder.grading import run_assignment_tests
 from autograder.runner import GraderError
@@ -26,6 +26,7 @@ class Outcome:
     result: SubmissionResult | None
     cached: bool = False
     grader_error: str = ""     # the grader failed; nothing was recorded, a rerun retries
+    submission_id: str = ""    # where the gradebook holds the result ("" when grader_error)
 
 
 def submission_id(assignment: str, fingerprint: str, content_hash: str) -> str:
@@ -39,43 +40,51 @@ def seed_for(assignment: str, content_hash: str) -> int:
 
 def grade_class(assignment: Assignment, submissions: list[Submission], gradebook: Gradebook,
                 workers: int = 1, on_outcome=None, sandbox: str = "bwrap", force: bool = False,
-                devices=frozenset({"cpu"})) -> list[Outcome]:
+                devices=frozenset({"cpu"}), executor=None, keep_results: bool = True) -> list[Outcome]:
     """Grade every submission not already in ``gradebook`` (all of them with ``force``) with
     student code isolated by ``sandbox`` ("bwrap" or "process"); one outcome per submission.
-    Tests marked for a device outside ``devices`` are not run (see :mod:`autograder.devices`)."""
+    Tests marked for a device outside ``devices`` are not run (see :mod:`autograder.devices`).
+
+    ``executor`` grades the submissions: by default a :class:`~autograder.executors.LocalExecutor`
+    of ``workers`` processes; a :class:`~autograder.executors.DaskExecutor` grades on a cluster.
+    Each result is committed to ``gradebook`` as soon as it arrives, once per submission id.
+    ``on_outcome`` sees every outcome with its result; with ``keep_results=False`` the outcomes
+    returned are light (``result`` is None; read it back by ``submission_id``), so that memory
+    stays flat however large the class."""
     devices = frozenset(devices)
     # Grading with a GPU runs tests that grading without one skips: a different grade.
     fingerprint = assignment.fingerprint() + ("+cuda" if "cuda" in devices else "")
     outcomes, todo = [], {}
+
+    def keep(outcome: Outcome) -> None:
+        _report(outcome, on_outcome)
+        outcomes.append(outcome if keep_results or outcome.result is None else replace(outcome, result=None))
+
     for sub in submissions:
         sid = submission_id(assignment.name, fingerprint, sub.content_hash)
         if not force and gradebook.has(sid, mode=sandbox):
             gradebook.assign(assignment.name, sub.student, sid, str(sub.source))
-            outcomes.append(_report(Outcome(sub.student, gradebook.load(sid, sub.student), cached=True), on_outcome))
+            keep(Outcome(sub.student, gradebook.load(sid, sub.student), cached=True, submission_id=sid))
         else:
             todo.setdefault(sid, []).append(sub)
 
     def finish(sid: str, result: SubmissionResult | None, error: str) -> None:
-        first, *same = todo[sid]
+        subs = todo.pop(sid, None)
+        if subs is None:
+            return  # already recorded: a result that arrives twice is stored once
+        first, *same = subs
         if result is not None:
             gradebook.record(result, first.content_hash, fingerprint, str(first.source), sandbox)
             for other in same:  # identical files: graded once, recorded for each student
                 gradebook.assign(assignment.name, other.student, sid, str(other.source))
-        for sub in todo[sid]:
+        for sub in subs:
             mine = None if result is None else gradebook.load(sid, sub.student)
-            outcomes.append(_report(Outcome(sub.student, mine, grader_error=error), on_outcome))
+            keep(Outcome(sub.student, mine, grader_error=error, submission_id="" if result is None else sid))
 
-    jobs = [(assignment, subs[0], sid, seed_for(assignment.name, subs[0].content_hash), sandbox, devices)
+    jobs = [(subs[0], sid, seed_for(assignment.name, subs[0].content_hash), sandbox, devices)
             for sid, subs in todo.items()]
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            finish(job[2], *grade_submission(*job))
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(grade_submission, *job): job[2] for job in jobs}
-            for future in as_completed(futures):
-                finish(futures[future], *future.result())
+    for sid, result, error in (executor or LocalExecutor(workers)).run(assignment, jobs):
+        finish(sid, result, error)
     return sorted(outcomes, key=lambda o: o.student)
 
 
