@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from rich.table import Table
 from autograder import assignment as assignments
 from autograder import canvas, devices, exports, feedback, local, packaging, reports, roster
 from autograder.assignment import AssignmentError
-from autograder.batch import grade_class
+from autograder.batch import default_workers, grade_class
 from autograder.executors import EXECUTORS, DaskExecutor, ExecutorUnavailable, LocalExecutor
 from autograder.gradebook import Gradebook
 from autograder.packaging import PackagingError
@@ -152,7 +151,8 @@ def validate(names):
               "(folder or zip). Optional when the course has one assignment.")
 @click.option("--db", type=click.Path(path_type=Path), default=Path(DEFAULT_DB), show_default=True,
               help="The SQLite gradebook to record results in.")
-@click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="the number of cores",
+@click.option("--workers", type=click.IntRange(1), default=None,
+              show_default="the number of cores, fewer where memory is short",
               help="Submissions graded at once (with --executor local).")
 @click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
               help="Where submissions are graded: local (--workers processes on this machine) or dask (the "
@@ -209,6 +209,7 @@ def grade(submissions, name, db, workers, executor_kind, scheduler, sandbox, for
         executor = start_dask(scheduler, sandbox, device)  # the workers' sandbox and devices decide
         present = executor.devices
     else:
+        workers = workers or default_workers(a)
         executor = LocalExecutor(workers)
         if sandbox == "bwrap":
             try:

@@ -68,8 +68,11 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int = 1):
+    def __init__(self, workers: int = 1, cold: bool = False):
         self.workers = max(1, int(workers))
+        # cold: a fresh process per submission and no warm children (the baseline that
+        # bench/grade_throughput.py compares warm workers with)
+        self.cold = cold
 
     def describe(self) -> str:
         return f"{self.workers} worker(s)"
@@ -77,7 +80,7 @@ class LocalExecutor:
     def run(self, assignment: Assignment, jobs: list[Job]) -> Iterator[Graded]:
         from autograder.batch import grade_submission
 
-        if self.workers <= 1 or len(jobs) <= 1:
+        if not self.cold and (self.workers <= 1 or len(jobs) <= 1):
             try:
                 for job in jobs:
                     yield (job[1], *grade_submission(assignment, *job))
@@ -87,8 +90,10 @@ class LocalExecutor:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            futures = {pool.submit(grade_submission, assignment, *job): job[1] for job in jobs}
+        fresh = {"max_tasks_per_child": 1} if self.cold else {}
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context, **fresh) as pool:
+            futures = {pool.submit(grade_submission, assignment, *job, warm=not self.cold): job[1]
+                       for job in jobs}
             for future in as_completed(futures):
                 sid = futures.pop(future)  # as_completed drops its own reference: the result goes with ours
                 yield (sid, *future.result())
