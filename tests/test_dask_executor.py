@@ -31,9 +31,11 @@ distributed = pytest.importorskip("distributed")
 SLOW = "import time as _time\n_time.sleep(5)  # a slow import: time to kill the worker grading it\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster(tmp_path_factory):
-    """Two single-threaded worker processes, which unpack assignments into their own cache."""
+    """Two single-threaded worker processes, which unpack assignments into their own cache.
+    A fresh cluster per test: a test that kills a worker or a client leaves the cluster
+    busy with work nobody waits for, which slowed the next test by minutes."""
     cache = tmp_path_factory.mktemp("worker-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_ENV, str(cache))  # the workers inherit it
