@@ -56,6 +56,34 @@ def test_object_arrays_are_refused_on_both_sides():
         channel.decode(struct.pack(">I", len(header)) + header + blob)
 
 
+def hand_made(meta, blob: bytes) -> bytes:
+    header = json.dumps({"v": {"a": 0, "m": meta}, "blobs": [len(blob)]}).encode()
+    return struct.pack(">I", len(header)) + header + blob
+
+
+@pytest.mark.parametrize("meta, blob, why", [
+    (["|O", [1]], b"\0" * 8, "non-numeric"),
+    (["<U2", [1]], b"\0" * 8, "non-numeric"),
+    (["|V8", [1]], b"\0" * 8, "non-numeric"),
+    (["<M8[s]", [1]], b"\0" * 8, "non-numeric"),
+    (["<f8", [2, 3]], b"\0" * 8, "does not match"),
+    (["<f8", [2**40, 2**40]], b"\0" * 8, "does not match"),   # refused before any allocation
+    (["<f8", [-1]], b"\0" * 8, "malformed"),
+    (["<f8", [True]], b"\0" * 8, "malformed"),
+    (["not a dtype", [1]], b"\0" * 8, "unknown type|malformed"),
+    ("<f8", b"\0" * 8, "malformed"),
+])
+def test_raw_arrays_with_a_lying_description_are_refused(meta, blob, why):
+    with pytest.raises(channel.ChannelError, match=why):
+        channel.decode(hand_made(meta, blob))
+
+
+def test_raw_arrays_round_trip_writable_and_exact():
+    value = np.arange(12, dtype=">i4").reshape(3, 4)[:, ::2]   # big-endian and not contiguous
+    back = channel.decode(channel.encode(value))
+    assert back.dtype == value.dtype and np.array_equal(back, value) and back.flags.writeable
+
+
 @pytest.mark.parametrize("body", [
     b"",
     struct.pack(">I", 5) + b"nope!",
