@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -68,3 +69,18 @@ def write_module(folder: Path, source: str, name: str = "mod") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.py").write_text(source)
     return folder
+
+
+def counts(db) -> dict:
+    """Rows per gradebook table."""
+    with sqlite3.connect(db) as c:
+        return {table: c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("submissions", "results", "students")}
+
+
+def graded_so_far(db) -> int:
+    """Submissions committed by a run in progress (0 before it has created its tables)."""
+    try:
+        return counts(db)["submissions"]
+    except sqlite3.OperationalError:
+        return 0

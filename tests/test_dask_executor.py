@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import sandbox_processes
+from conftest import counts, graded_so_far, sandbox_processes
 
 from autograder import executors
 from autograder.batch import grade_class
@@ -48,19 +48,6 @@ def cluster(tmp_path_factory):
 @pytest.fixture
 def executor(cluster):
     return DaskExecutor(client=cluster["client"])
-
-
-def counts(db) -> dict:
-    with sqlite3.connect(db) as c:
-        return {table: c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                for table in ("submissions", "results", "students")}
-
-
-def graded_so_far(db) -> int:
-    try:
-        return counts(db)["submissions"]
-    except sqlite3.OperationalError:
-        return 0
 
 
 def results_per_submission(db) -> set[int]:

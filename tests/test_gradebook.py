@@ -11,21 +11,7 @@ import pytest
 from autograder.batch import grade_class
 from autograder.gradebook import Gradebook
 from autograder.submissions import discover
-from conftest import sandbox_processes
-
-
-def counts(db):
-    with sqlite3.connect(db) as c:
-        return {table: c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                for table in ("submissions", "results", "students")}
-
-
-def graded_so_far(db) -> int:
-    """Submissions committed by a run in progress (0 before it has created its tables)."""
-    try:
-        return counts(db)["submissions"]
-    except sqlite3.OperationalError:
-        return 0
+from conftest import counts, graded_so_far, sandbox_processes
 
 
 def test_every_test_result_is_recorded(graded_sample_class, vanilla_rnn):
