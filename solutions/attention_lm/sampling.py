@@ -25,7 +25,6 @@ Conventions:
 
 import torch
 
-
 # ---------------------------------------------------------------------------
 # Q4. Greedy, temperature, top-k and top-p sampling
 
