@@ -199,7 +199,7 @@ def grade(submissions, name, db, workers, executor_kind, scheduler, sandbox, for
         name = known[0]
     try:
         a = assignments.load(name, root)
-        found = discover(list(submissions), a.modules)
+        found = discover(list(submissions), a.wanted)
     except (AssignmentError, FileNotFoundError) as exc:
         fail(str(exc))
     if not found:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.student import ChildSetup, Limits
+from autograder.submissions import Wanted
 
 CONFIG = "assignment.toml"
 BUNDLE_SOLUTION = "solution"
@@ -66,6 +67,22 @@ class Assignment:
     def driver_files(self) -> list[Path]:
         return driver_paths(self.extra, self.root)
 
+    @property
+    def shipped_files(self) -> list[str]:
+        """Data files (relative to the assignment folder) copied as they are into the student's folder."""
+        return [str(name) for name in self.extra.get("shipped", [])]
+
+    @property
+    def artifacts(self) -> tuple[str, ...]:
+        """Files other than code a submission brings (a trained checkpoint, say); see ``[artifacts]``."""
+        return tuple(self.extra.get("artifacts", {}).get("files", []))
+
+    @property
+    def wanted(self) -> Wanted:
+        """What to take from a submission: its modules and, up to their size limit, its artifacts."""
+        limit = int(float(self.extra.get("artifacts", {}).get("max_mb", 16)) * 2**20)
+        return Wanted(tuple(self.modules), self.artifacts, limit)
+
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
 
@@ -76,11 +93,13 @@ class Assignment:
         """
         digest = hashlib.sha256()
         files = [self.root / CONFIG, self.oracle_file]
-        for folder in (self.public_tests, self.hidden_tests):
-            files += sorted(folder.rglob("*.py"))
+        for folder in (self.public_tests, self.hidden_tests):   # test data (held-out text, say) too
+            files += sorted(p for p in folder.rglob("*") if "__pycache__" not in p.parts)
         files += self.driver_files
+        files += [self.root / name for name in self.shipped_files]
         if self.solution_dir:
             files += [self.solution_dir / f for f in self.student_files]
+            files += [self.solution_dir / f for f in self.artifacts]
         for path in files:
             if path.is_file():
                 digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -115,8 +134,11 @@ def session_options(config: dict, root: Path) -> dict:
     policy = config.get("speed", {}).get("missing_device", "exclude")
     if policy not in ("exclude", "award", "zero"):
         raise AssignmentError(f"[speed] missing_device must be exclude, award or zero, not {policy!r}")
+    artifacts = config.get("artifacts", {})
     return {"setup": child_setup(config, root), "banned_apis": tuple(banned.get("apis", [])),
-            "banned_questions": frozenset(banned.get("questions", [])), "missing_device": policy}
+            "banned_questions": frozenset(banned.get("questions", [])), "missing_device": policy,
+            "artifacts": tuple(artifacts.get("files", [])),
+            "artifact_bytes": int(float(artifacts.get("max_mb", 16)) * 2**20)}
 
 
 def parse_config(path: Path) -> dict:

@@ -136,7 +136,7 @@ def grade(root: Path) -> dict:
     """results.json for the submission under ``root``; GraderProblem when it cannot be graded."""
     submitter = read_metadata(root)
     assignment = load_bundle(root)
-    submission = read_submission(submission_path(root / "submission"), assignment.modules)
+    submission = read_submission(submission_path(root / "submission"), assignment.wanted)
     submission.student = submitter.student
     if not (root / "submission").exists():
         submission.problem = "nothing was submitted: the submission folder is missing"

@@ -121,6 +121,7 @@ def build_student_tree(assignment: Assignment, dest: Path) -> None:
         (dest / name).write_text(strip_solutions(source.read_text(), str(source)))
     shutil.copyfile(assignment.root / CONFIG, dest / CONFIG)
     _copy_drivers(assignment, dest)
+    _copy_shipped(assignment, dest)
     (dest / "conftest.py").write_text(RELEASE_CONFTEST)
     if assignment.notebook:
         _write_student_notebook(assignment.root / assignment.notebook, dest / assignment.notebook)
@@ -221,16 +222,34 @@ def _copy_drivers(assignment: Assignment, dest: Path) -> None:
         shutil.copyfile(path, dest / DRIVERS / path.name)
 
 
+def _copy_shipped(assignment: Assignment, dest: Path) -> None:
+    """Data the assignment hands out as it is (``shipped``: a corpus, say), at the same paths."""
+    for name in assignment.shipped_files:
+        source = assignment.root / name
+        if not source.is_file():
+            raise PackagingError(f"{source} is listed in `shipped` but does not exist")
+        target = dest / name
+        if dest.resolve() not in target.resolve().parents:
+            raise PackagingError(f"`shipped` entry {name!r} points outside the assignment folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
 def build_bundle_tree(assignment: Assignment, dest: Path) -> None:
-    """The autograder bundle: config, oracle, public and hidden tests, and the reference."""
+    """The autograder bundle: config, oracle, public and hidden tests (with their data), shipped
+    data, and the reference (with its artifacts, such as a trained checkpoint)."""
     dest.mkdir(parents=True)
     shutil.copyfile(assignment.root / CONFIG, dest / CONFIG)
     shutil.copyfile(assignment.oracle_file, dest / "oracle.py")
     _copy_drivers(assignment, dest)
+    _copy_shipped(assignment, dest)
     shutil.copytree(assignment.root / "tests", dest / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (dest / BUNDLE_SOLUTION).mkdir()
     for name in assignment.student_files:
         shutil.copyfile(assignment.solution_dir / name, dest / BUNDLE_SOLUTION / name)
+    for name in assignment.artifacts:
+        if (assignment.solution_dir / name).is_file():
+            shutil.copyfile(assignment.solution_dir / name, dest / BUNDLE_SOLUTION / name)
 
 
 def package(assignment: Assignment, out_dir: Path) -> dict[str, Path]:
@@ -405,6 +424,13 @@ def release_leaks(assignment: Assignment, release_zip: Path) -> list[str]:
         for line in test_file.read_text().splitlines():
             if line.strip().startswith("def test_") and line.strip() not in public:
                 secrets[line.strip()] = f"hidden test {test_file.name}"
+    shipped = {line.strip() for name in assignment.shipped_files
+               for line in (assignment.root / name).read_text(errors="replace").splitlines()}
+    for data_file in sorted(p for p in assignment.hidden_tests.rglob("*") if p.is_file() and p.suffix != ".py"
+                            and "__pycache__" not in p.parts):
+        for line in data_file.read_text(errors="replace").splitlines():   # held-out text, say
+            if len(line.strip()) >= 40 and line.strip() not in shipped:
+                secrets[line.strip()] = f"hidden test data {data_file.name}"
     leaks = []
     with zipfile.ZipFile(release_zip) as archive:
         for entry in archive.namelist():

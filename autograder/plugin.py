@@ -26,6 +26,8 @@ student's local session from the nearest ``assignment.toml``.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +68,8 @@ class Session:
     missing_device: str = "exclude"  # or "award" or "zero"
     baseline_dir: Path | None = None   # the reference solution (grader only)
     baseline_modules: list[str] = field(default_factory=list)
+    artifacts: tuple[str, ...] = ()     # files other than code the submission may bring
+    artifact_bytes: int = 16 * 2**20
     _source_uses: list | None = None
 
     def source_uses(self) -> list:
@@ -256,6 +260,35 @@ def baseline(request, tmp_path_factory):
 @pytest.fixture
 def speed(request, student, baseline):
     return speed_module.SpeedHarness(request.node, student, baseline)
+
+
+@pytest.fixture(scope="session")
+def submitted_file(request):
+    """``submitted_file(name)``: the bytes of one of the assignment's artifacts (``[artifacts]
+    files``) as submitted, or None when the submission has none of that name. Read here, in
+    the grader, never by the student's process; a link is not followed, and a file over the
+    size limit raises :class:`~autograder.checks.CheckFailed` with a message for the student."""
+    session = _session(request.config)
+
+    def read(name: str) -> bytes | None:
+        if name not in session.artifacts:
+            raise ValueError(f"{name!r} is not one of the assignment's artifacts {list(session.artifacts)}")
+        path = session.submission_dir / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CheckFailed(f"{name} cannot be read ({exc.strerror or exc}): submit the file itself") from None
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise CheckFailed(f"{name} is not a regular file: submit the file itself")
+            data = file.read(session.artifact_bytes + 1)
+        if len(data) > session.artifact_bytes:
+            raise CheckFailed(f"{name} is larger than {session.artifact_bytes / 2**20:g} MB, the limit for "
+                              "this file: make it smaller (fewer parameters, or float16/float32 weights)")
+        return data
+    return read
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,12 @@
 """Find students' submissions on disk and read the files to grade from them.
 
 A SUBMISSION argument is one student's folder, one student's zip, or a class folder
-holding one such folder or zip per student. Only Python files are taken, from the
-folder that holds the assignment's first module (so a student's helper modules
-come along); a submission with no such module but a single Jupyter notebook is
-graded on the notebook's code (see :mod:`autograder.notebooks`). Zips are read in
+holding one such folder or zip per student. Files are taken from the folder that
+holds the assignment's first module: its Python files (so a student's helper modules
+come along), its notebooks (for free-response answers and PDF export) and the
+assignment's artifacts (a trained checkpoint, say; see :class:`Wanted`). A
+submission with no such module but a single Jupyter notebook is graded on the
+notebook's code (see :mod:`autograder.notebooks`). Zips are read in
 memory and never extracted, so no entry can land outside its scratch folder; links
 are never followed and special files (devices, FIFOs, sockets) never opened.
 Whatever is wrong with one submission becomes its ``problem``, a message for the
@@ -40,6 +42,19 @@ READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}   # the only ones 
 IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
                     ".gz", ".bz2", ".xz", ".zst", ".7z", ".rar")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What to take from a submission: the modules to grade, and the assignment's artifacts
+    (files that are not code, read by the grader itself), each at most ``artifact_bytes``."""
+    modules: tuple[str, ...]
+    artifacts: tuple[str, ...] = ()
+    artifact_bytes: int = MAX_FILE_BYTES
+
+    @classmethod
+    def of(cls, wanted) -> Wanted:
+        return wanted if isinstance(wanted, Wanted) else cls(tuple(wanted))
 
 
 @dataclass
@@ -124,8 +139,10 @@ def _field(entry, key: str):
     return entry.get(f":{key}", entry.get(key)) if isinstance(entry, dict) else None
 
 
-def discover(paths: list[Path], modules: list[str]) -> list[Submission]:
-    """Every submission under ``paths``, sorted by student; duplicates of a name get a suffix."""
+def discover(paths: list[Path], modules: Wanted | list[str]) -> list[Submission]:
+    """Every submission under ``paths``, sorted by student; duplicates of a name get a suffix.
+    ``modules`` is what to take from each (:class:`Wanted`), or just the module names."""
+    modules = Wanted.of(modules)
     found: list[Submission] = []
     for path in paths:
         path = Path(path)
@@ -159,7 +176,7 @@ def _is_single_submission(path: Path) -> bool:
     return not any(c.is_dir() or c.suffix.lower() == ".zip" for c in children)
 
 
-def _read_class_entry(path: Path, modules: list[str]) -> Submission:
+def _read_class_entry(path: Path, modules: Wanted) -> Submission:
     """A class folder's entries come from students too: a link there is not followed either."""
     mode = path.lstat().st_mode
     if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
@@ -173,7 +190,8 @@ def _read_class_entry(path: Path, modules: list[str]) -> Submission:
     return Submission(student_name(path), path, problem=problem)
 
 
-def read_submission(path: Path, modules: list[str]) -> Submission:
+def read_submission(path: Path, modules: Wanted | list[str]) -> Submission:
+    modules = Wanted.of(modules)
     submission = Submission(student_name(path), path)
     try:
         submission.files, submission.notebook = _pick_files(_list(path), modules, _printable(path.name))
@@ -330,16 +348,16 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str,
 
 # ---------------------------------------------------------------- choosing what to grade
 
-def _pick_files(listing: _Listing, modules: list[str], where: str) -> tuple[dict[str, bytes], str]:
-    """The .py files beside the first required module (the shallowest copy, if several), and the
-    notebook that module was made from, if it was."""
-    first = modules[0] + ".py"
+def _pick_files(listing: _Listing, wanted: Wanted, where: str) -> tuple[dict[str, bytes], str]:
+    """The files beside the first required module (the shallowest copy, if several): see
+    :func:`_files_beside`; and the notebook that module was made from, if it was."""
+    first = wanted.modules[0] + ".py"
     if not listing.files and not listing.others:
         raise SubmissionProblem(f"the submission is empty: {where} holds no files (submit {first})")
     python = {name: read for name, read in listing.files.items() if name.endswith(".py")}
     module = _shallowest(python, first)
     if module is not None:
-        return _python_files_in(python, PurePosixPath(module).parent), ""
+        return _files_beside(listing, PurePosixPath(module).parent, wanted), ""
     module = _shallowest(listing.others, first)
     if module is not None:
         kind = listing.others[module]
@@ -347,7 +365,7 @@ def _pick_files(listing: _Listing, modules: list[str], where: str) -> tuple[dict
         raise SubmissionProblem(f"{module} is {kind}, and {why} during grading: submit the file itself")
     notebooks = sorted(name for name in listing.files if name.lower().endswith(".ipynb"))
     if len(notebooks) == 1:
-        return _from_notebook(listing, python, notebooks[0], first), notebooks[0]
+        return _from_notebook(listing, wanted, notebooks[0], first), notebooks[0]
     if notebooks:
         names = ", ".join(notebooks[:5])
         raise SubmissionProblem(f"no {first} found, and {len(notebooks)} notebooks ({names}): "
@@ -367,21 +385,40 @@ def _shallowest(names, file_name: str) -> str | None:
     return matches[0] if matches else None
 
 
-def _python_files_in(python: dict, folder: PurePosixPath) -> dict[str, bytes]:
-    return {PurePosixPath(name).name: read(MAX_FILE_BYTES)
-            for name, read in python.items() if PurePosixPath(name).parent == folder}
+def _files_beside(listing: _Listing, folder: PurePosixPath, wanted: Wanted) -> dict[str, bytes]:
+    """The .py and .ipynb files in ``folder`` and the assignment's artifacts found there, by name.
+    An artifact that is a link or a special file is named, never read."""
+    files = {}
+    for name, read in listing.files.items():
+        path = PurePosixPath(name)
+        if path.parent != folder:
+            continue
+        if path.suffix == ".py":
+            files[path.name] = read(MAX_FILE_BYTES)
+        elif path.suffix.lower() == ".ipynb":
+            files[path.name] = read(MAX_NOTEBOOK_BYTES)
+        elif path.name in wanted.artifacts:
+            files[path.name] = read(wanted.artifact_bytes)
+    for name, kind in listing.others.items():
+        path = PurePosixPath(name)
+        if path.parent == folder and path.name in wanted.artifacts:
+            raise SubmissionProblem(f"{name} is {kind}, and such files are not read during grading: "
+                                    "submit the file itself")
+    return files
 
 
-def _from_notebook(listing: _Listing, python: dict, notebook: str, first: str) -> dict[str, bytes]:
-    """The first module made from the notebook's code cells, with the .py files beside the notebook."""
+def _from_notebook(listing: _Listing, wanted: Wanted, notebook: str, first: str) -> dict[str, bytes]:
+    """The first module made from the notebook's code cells, with the files beside the notebook
+    (the notebook itself among them)."""
+    files = _files_beside(listing, PurePosixPath(notebook).parent, wanted)
     try:
-        source = notebook_to_module(listing.files[notebook](MAX_NOTEBOOK_BYTES), notebook, first)
+        source = notebook_to_module(files[PurePosixPath(notebook).name], notebook, first)
     except NotebookProblem as exc:
         raise SubmissionProblem(str(exc)) from None
     module = source.encode()
     if len(module) > MAX_FILE_BYTES:
         raise SubmissionProblem(_too_large(f"the code in {notebook}", MAX_FILE_BYTES))
-    return {**_python_files_in(python, PurePosixPath(notebook).parent), first: module}
+    return {**files, first: module}
 
 
 # ---------------------------------------------------------------- messages

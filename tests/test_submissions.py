@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.submissions import discover
+from autograder.submissions import Wanted, discover
 
 MODULES = ["rnn_layers"]
 
@@ -239,8 +239,8 @@ def test_a_notebook_is_graded_on_its_code_with_ipython_syntax_neutralised(tmp_pa
     found = beside_a_good_one(tmp_path)
     nina, olga = found["nina"], found["olga"]
     assert nina.problem == "" and nina.notebook == "answers.ipynb"
-    assert sorted(nina.files) == ["helpers.py", "rnn_layers.py"]
-    assert olga.problem == "" and olga.notebook == "olga/work.ipynb" and list(olga.files) == ["rnn_layers.py"]
+    assert sorted(nina.files) == ["answers.ipynb", "helpers.py", "rnn_layers.py"]   # the notebook too: free responses
+    assert olga.problem == "" and olga.notebook == "olga/work.ipynb" and sorted(olga.files) == ["rnn_layers.py", "work.ipynb"]
     source = nina.files["rnn_layers.py"].decode()
     assert source.startswith("# rnnkit: rnn_layers.py made for grading from the code cells of 'answers.ipynb'.")
     assert "# rnnkit: not run during grading: !pip install numpy" in source
@@ -350,3 +350,34 @@ def test_only_magics_that_start_a_logical_line_are_neutralised():
     assert lines[1] == "%x)" and lines[3] == "!kept" and lines[-1] == "%x"
     assert lines[5].startswith("# rnnkit: not run during grading: !pip") and lines[7].strip().startswith("pass  #")
     compile("\n".join(lines), "cell", "exec")   # still Python
+
+
+# ---------------------------------------------------------------- artifacts (a trained checkpoint, say)
+
+ARTIFACTS = Wanted(("rnn_layers",), ("model.safetensors", "model.npz"), artifact_bytes=1000)
+
+
+def test_artifacts_beside_the_module_are_taken_and_others_are_not(tmp_path):
+    (tmp_path / "ann" / "old").mkdir(parents=True)
+    (tmp_path / "ann" / "rnn_layers.py").write_text("A = 1\n")
+    (tmp_path / "ann" / "model.npz").write_bytes(b"\x00" * 10)
+    (tmp_path / "ann" / "notes.txt").write_text("not an artifact")
+    (tmp_path / "ann" / "old" / "model.safetensors").write_bytes(b"\x01")   # not beside the module
+    make_zip(tmp_path / "bob.zip", {"bob/rnn_layers.py": "B = 1\n", "bob/model.safetensors": b"\x02" * 5})
+    found = {s.student: s for s in discover([tmp_path], ARTIFACTS)}
+    assert sorted(found["ann"].files) == ["model.npz", "rnn_layers.py"]
+    assert found["bob"].files["model.safetensors"] == b"\x02" * 5
+    # without artifacts asked for, the same folder gives code only
+    assert sorted(discover([tmp_path / "ann"], MODULES)[0].files) == ["rnn_layers.py"]
+
+
+def test_an_artifact_over_its_limit_or_a_link_is_a_clear_problem(tmp_path):
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "rnn_layers.py").write_text("A = 1\n")
+    (tmp_path / "big" / "model.npz").write_bytes(b"\x00" * 1001)
+    (tmp_path / "link").mkdir()
+    (tmp_path / "link" / "rnn_layers.py").write_text("A = 1\n")
+    os.symlink("/etc/passwd", tmp_path / "link" / "model.npz")
+    found = {s.student: s for s in discover([tmp_path], ARTIFACTS)}
+    assert "model.npz is larger than" in found["big"].problem
+    assert "model.npz is a symbolic link" in found["link"].problem
