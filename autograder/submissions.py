@@ -408,17 +408,22 @@ def _files_beside(listing: _Listing, folder: PurePosixPath, wanted: Wanted) -> d
 
 
 def _from_notebook(listing: _Listing, wanted: Wanted, notebook: str, first: str) -> dict[str, bytes]:
-    """The first module made from the notebook's code cells, with the files beside the notebook
-    (the notebook itself among them)."""
+    """The required modules made from the notebook's code cells, with the files beside the notebook
+    (the notebook itself among them). One notebook may hold an assignment of several modules:
+    each module not submitted as a .py file is made from the whole notebook."""
     files = _files_beside(listing, PurePosixPath(notebook).parent, wanted)
-    try:
-        source = notebook_to_module(files[PurePosixPath(notebook).name], notebook, first)
-    except NotebookProblem as exc:
-        raise SubmissionProblem(str(exc)) from None
-    module = source.encode()
-    if len(module) > MAX_FILE_BYTES:
-        raise SubmissionProblem(_too_large(f"the code in {notebook}", MAX_FILE_BYTES))
-    return {**files, first: module}
+    made = {}
+    for module_name in (m + ".py" for m in wanted.modules):
+        if module_name in files and module_name != first:
+            continue
+        try:
+            source = notebook_to_module(files[PurePosixPath(notebook).name], notebook, module_name)
+        except NotebookProblem as exc:
+            raise SubmissionProblem(str(exc)) from None
+        made[module_name] = source.encode()
+        if len(made[module_name]) > MAX_FILE_BYTES:
+            raise SubmissionProblem(_too_large(f"the code in {notebook}", MAX_FILE_BYTES))
+    return {**files, **made}
 
 
 # ---------------------------------------------------------------- messages

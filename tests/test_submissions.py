@@ -381,3 +381,15 @@ def test_an_artifact_over_its_limit_or_a_link_is_a_clear_problem(tmp_path):
     found = {s.student: s for s in discover([tmp_path], ARTIFACTS)}
     assert "model.npz is larger than" in found["big"].problem
     assert "model.npz is a symbolic link" in found["link"].problem
+
+
+def test_one_notebook_stands_for_every_module_not_submitted_as_a_file(tmp_path):
+    notebook = new_notebook(cells=[new_code_cell("def f():\n    return 1\n")])
+    (tmp_path / "pia").mkdir()
+    nbformat.write(notebook, tmp_path / "pia" / "work.ipynb")
+    (tmp_path / "pia" / "sampling.py").write_text("def g():\n    return 2\n")
+    found = discover([tmp_path / "pia"], ["attention", "sampling", "char_lm"])[0]
+    assert found.problem == "" and found.notebook == "work.ipynb"
+    assert sorted(found.files) == ["attention.py", "char_lm.py", "sampling.py", "work.ipynb"]
+    assert found.files["sampling.py"] == b"def g():\n    return 2\n"   # a file submitted as such is kept
+    assert b"def f():" in found.files["attention.py"] and b"def f():" in found.files["char_lm.py"]
