@@ -39,7 +39,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-
 # ---------------------------------------------------------------------------
 # Q1. A softmax that ignores padding
 
