@@ -111,8 +111,13 @@ def dot_attention(query, keys, values, mask=None, scaled=False):
 
     Returns (context, weights):
     - weights: (N, S) for a 2-D query, (N, T, S) for a 3-D one; a masked softmax of
-      the scores over the keys (exactly 0 at padded keys)
-    - context: (N, Hv) or (N, T, Hv), the weights' average of the values
+      the scores over the keys (exactly 0 at padded keys, all 0 for a query whose
+      keys are all padding)
+    - context: (N, Hv) or (N, T, Hv), the weights' average of the values (all 0 for
+      a query whose keys are all padding)
+
+    All float inputs share one dtype (float32 or float64) and device; the results
+    have them too. No input is modified.
     """
     # Hint: one batched matrix product gives every query's score against every key;
     # a second one gives every weighted average. Handle the 2-D query by giving it a
@@ -140,7 +145,8 @@ def general_attention(query, keys, values, W, mask=None):
     - W: (Hq, Hk); Hq and Hk may differ
     - mask: bool (N, S), True = real key, or None
 
-    Returns (context, weights) with the shapes of :func:`dot_attention`'s.
+    Returns (context, weights) with the shapes, dtype and conventions of
+    :func:`dot_attention`'s.
     """
     # Hint: q W is a query that lives in the keys' space.
     # BEGIN SOLUTION
@@ -164,7 +170,8 @@ def additive_attention(query, keys, values, Wq, Wk, v, mask=None):
     - Wq: (Hq, A); Wk: (Hk, A); v: (A,), with A the attention size
     - mask: bool (N, S), True = real key, or None
 
-    Returns (context, weights) with the shapes of :func:`dot_attention`'s.
+    Returns (context, weights) with the shapes, dtype and conventions of
+    :func:`dot_attention`'s.
     """
     # Hint: project the queries and the keys once each, then let broadcasting form
     # every (query, key) pair: (N, T, 1, A) + (N, 1, S, A).
@@ -262,6 +269,8 @@ class AttentionDecoder(nn.Module):
         - o_t: (N, H), the combined output tanh(W_u [a_t; h_t])
         - logits: (N, V), unnormalised scores of the next token
         - weights: (N, S), the attention distribution alpha_t (exactly 0 at padding)
+        All float tensors have the module's dtype (float64 in the tests) and device.
+        No input is modified.
         """
         # Hint: this is the lecture's seq2seq-with-attention picture, where the query
         # is the new decoder state. Your Q2 functions do the attention part; keep the
@@ -294,8 +303,9 @@ def teacher_forced_loss(decoder, enc_hiddens, enc_mask, targets, pad_id):
 
     Returns a scalar tensor: the sum over every non-padding target token
     ``targets[n, t]`` (t >= 1) of -log p(targets[n, t] | targets[n, :t], source),
-    divided by the number of such tokens (0 when there are none). Start from
-    ``decoder.initial_state(enc_hiddens, enc_mask)``.
+    divided by the number of such tokens (0 when there are none), in the decoder's
+    dtype and differentiable with respect to its parameters and ``enc_hiddens``.
+    Start from ``decoder.initial_state(enc_hiddens, enc_mask)``.
     """
     # Hint: the encoder states' projection does not change from step to step. Where
     # in the lecture's cross-entropy does a padded token belong, and what should it

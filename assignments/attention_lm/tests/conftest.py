@@ -135,6 +135,12 @@ class AttentionCase:
         """Each slice of ``weights`` is exactly 0 where ``mask`` is False and sums to 1 over
         its real positions (to 0 where there are none)."""
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), weights.shape)
+        bad = ~np.isfinite(weights)
+        if bad.any():
+            empty = ~mask.any(axis=-1, keepdims=True)
+            hint = " (in rows with no real position: what does your division give there?)" \
+                if np.all(np.broadcast_to(empty, weights.shape)[bad]) else ""
+            raise CheckFailed(f"{where} gives NaN or inf weights in {int(bad.sum())} of {bad.size} entries{hint}")
         if np.any(weights[~mask] != 0):
             raise CheckFailed(f"{where} gives nonzero weight to padded positions ({int(np.sum(weights[~mask] != 0))} "
                               "of them); padding must get exactly 0")
@@ -144,8 +150,8 @@ class AttentionCase:
         real = mask.any(axis=-1)
         if np.any(np.abs(sums[real] - 1) > 1e-9):
             raise CheckFailed(f"{where}'s weights over the real positions do not sum to 1 (the worst row sums to "
-                              f"{sums[real][np.argmax(np.abs(sums[real] - 1))]:.6g}); normalise over the real "
-                              "positions only, before the weights are used")
+                              f"{sums[real][np.argmax(np.abs(sums[real] - 1))]:.6g}); normalise along the axis asked "
+                              "for, over the real positions only, before the weights are used")
         if np.any(sums[~real] != 0):
             raise CheckFailed(f"{where} should give all-zero weights to a row with no real position")
 
