@@ -140,20 +140,23 @@ class AttentionCase:
             empty = ~mask.any(axis=-1, keepdims=True)
             hint = " (in rows with no real position: what does your division give there?)" \
                 if np.all(np.broadcast_to(empty, weights.shape)[bad]) else ""
-            raise CheckFailed(f"{where} gives NaN or inf weights in {int(bad.sum())} of {bad.size} entries{hint}")
+            raise CheckFailed(f"{where}: the weights contain NaN or inf in {int(bad.sum())} of {bad.size} "
+                              f"entries{hint}")
         if np.any(weights[~mask] != 0):
-            raise CheckFailed(f"{where} gives nonzero weight to padded positions ({int(np.sum(weights[~mask] != 0))} "
-                              "of them); padding must get exactly 0")
+            raise CheckFailed(f"{where}: nonzero weight at {int(np.sum(weights[~mask] != 0))} padded positions; "
+                              "padding must get exactly 0")
         if np.any(weights < 0):
-            raise CheckFailed(f"{where} gives negative weights")
+            raise CheckFailed(f"{where}: some weights are negative")
         sums = weights.sum(axis=-1)
         real = mask.any(axis=-1)
         if np.any(np.abs(sums[real] - 1) > 1e-9):
-            raise CheckFailed(f"{where}'s weights over the real positions do not sum to 1 (the worst row sums to "
-                              f"{sums[real][np.argmax(np.abs(sums[real] - 1))]:.6g}); normalise along the axis asked "
-                              "for, over the real positions only, before the weights are used")
+            worst = sums[real][np.argmax(np.abs(sums[real] - 1))]
+            hint = " (a sum of 0 points at exp() underflowing: which scores set the scale?)" if worst == 0 else ""
+            raise CheckFailed(f"{where}: the weights over the real positions do not sum to 1 (the worst slice sums "
+                              f"to {worst:.6g}){hint}; normalise along the axis asked for, over the real positions "
+                              "only, before the weights are used")
         if np.any(sums[~real] != 0):
-            raise CheckFailed(f"{where} should give all-zero weights to a row with no real position")
+            raise CheckFailed(f"{where}: a slice with no real position should get all-zero weights")
 
     def attention(self, kind, case, scaled=False, where=None, tolerance=1e-7):
         """The student's <kind>_attention against the reference on ``case``: context,
