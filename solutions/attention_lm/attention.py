@@ -206,8 +206,9 @@ class AttentionDecoder(nn.Module):
         o_t = tanh(W_u [a_t; h_t])                         (N, H)  combined output
         logits_t = W_vocab o_t                             (N, V)
 
-    The score e_t[s] = h_t^T W_att k_s is Q2's general attention with W = W_att^T;
-    projecting the keys once (``enc_proj``) lets every step use a plain dot product.
+    The score e_t[s] = h_t^T W_att k_s is Q2's general attention with W = W_att (the
+    (H, E) ``att_projection.weight``); projecting the keys once (``enc_proj``) lets
+    every step use a plain dot product.
 
     Submodules (fixed names: the tests load weights by these state_dict keys):
     - ``embedding``: nn.Embedding(vocab_size, embed_size), ``embedding.weight`` (V, D)
