@@ -248,5 +248,97 @@ def sampling_beam_exhaustive(table, start_token, end_token, max_len, alpha=1.0):
 
 # ---------------------------------------------------------------------------
 # the character-level language model (Q6-Q8)
+# Functions named lm_* mirror drivers/lm_driver.py (same arguments, same replies), run on
+# the reference char_lm in float64 on the CPU. Q8 (the checkpoint) needs no oracle: the
+# test scores the submitted weights itself, in the grader.
+
+
+def _lm_ids(value):
+    import numpy as np
+    import torch
+
+    return torch.as_tensor(np.asarray(value).astype(np.int64))
+
+
+def lm_state_dict_shapes(config):
+    """{parameter name: shape} of the reference ``CharLM(**config)``."""
+    model = reference("char_lm").CharLM(**config)
+    return {name: [int(n) for n in value.shape] for name, value in model.state_dict().items()}
+
+
+def lm_vocab():
+    return reference("char_lm").VOCAB
+
+
+def lm_batchify(ids, batch_size):
+    return reference("char_lm").batchify(_lm_ids(ids), int(batch_size)).numpy()
+
+
+def lm_get_batch(data, i, seq_len):
+    x, y = reference("char_lm").get_batch(_lm_ids(data), int(i), int(seq_len))
+    return [x.numpy(), y.numpy()]
+
+
+def lm_tbptt_chunks(data, seq_len):
+    return [[x.numpy(), y.numpy()] for x, y in reference("char_lm").tbptt_chunks(_lm_ids(data), int(seq_len))]
+
+
+def _lm_model(config, weights):
+    import numpy as np
+    import torch
+
+    model = reference("char_lm").CharLM(**config).double()
+    model.load_state_dict({name: torch.as_tensor(np.asarray(value, dtype=np.float64)) for name, value in weights.items()})
+    return model
+
+
+def lm_train_steps(config, weights, data, seq_len, steps, lr, clip):
+    """What lm_driver.train_steps reports for the reference, plus ``norms``: each step's
+    gradient norm before clipping (tests check that clipping was active)."""
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+
+    char_lm = reference("char_lm")
+    model = _lm_model(config, weights)
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=float(lr))
+    data, seq_len = _lm_ids(data), int(seq_len)
+    losses, norms, state = [], [], None
+    for step in range(int(steps)):
+        i = step * seq_len
+        x, y = data[:, i:i + seq_len], data[:, i + 1:i + 1 + seq_len]
+        probe = copy.deepcopy(model)
+        logits, _ = probe(x, state)
+        F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).backward()
+        norms.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in probe.parameters()]))))
+        loss, state = char_lm.train_step(model, optimizer, x, y, state, float(clip))
+        losses.append(loss)
+    tensors = [state] if isinstance(state, torch.Tensor) else list(state)
+    return {"losses": losses, "norms": norms, "attached": -1,
+            "weights": {name: value.detach().numpy().copy() for name, value in model.state_dict().items()},
+            "state": [t.detach().numpy() for t in tensors]}
+
+
+def lm_greedy(config, weights, prefix, n):
+    """The greedy continuation (argmax at every step) of ``prefix`` by ``CharLM(**config)``
+    with these weights, and ``margin``: the smallest gap between the best and the second
+    best logit over the steps (a test needs it clear of rounding)."""
+    import torch
+
+    char_lm = reference("char_lm")
+    model = _lm_model(config, weights).eval()
+    out, margin = [], float("inf")
+    with torch.no_grad():
+        x, state = char_lm.encode(prefix).unsqueeze(0), None
+        for _ in range(int(n)):
+            logits, state = model(x, state)
+            top = torch.topk(logits[0, -1], 2).values
+            margin = min(margin, float(top[0] - top[1]))
+            token = int(logits[0, -1].argmax())
+            out.append(token)
+            x = torch.tensor([[token]])
+    return {"text": char_lm.decode(out), "margin": margin}
 
 # (end of language-model section)

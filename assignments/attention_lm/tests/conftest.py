@@ -226,3 +226,262 @@ def att(rng, student, oracle):
     return AttentionCase(rng, student, oracle)
 
 # -- (end of attention section)
+
+# -- language model (Q6-Q8) -------------------------------------------------------------
+# Q6-Q7 reach the student's char_lm through drivers/lm_driver.py and the reference through
+# oracle.lm_*; the `lm` fixture builds tiny float64 models and inputs for both. Q8 scores
+# the submitted checkpoint here, in the grader (never in the student's process): the
+# weights are loaded into the reference architecture rebuilt from their shapes.
+
+import hashlib
+import math
+from pathlib import Path
+
+#: char_lm.VOCAB (the assignment fixes it; id = position).
+LM_VOCAB = "\n !'(),-.:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+LM_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+class LMCase:
+    """Inputs (from ``rng.rand`` only) and comparisons for Q6-Q7."""
+
+    def __init__(self, rng, student, oracle):
+        self.rng, self.student, self.oracle = rng, student, oracle
+
+    def normal(self, *shape, scale=1.0):
+        """Roughly standard normal values within +-3.5*scale, identical on every platform."""
+        u = self.rng.rand(4, *shape)
+        return (u[0] + u[1] + u[2] + u[3] - 2.0) * (np.sqrt(3.0) * scale)
+
+    def integers(self, low, high, *shape):
+        """Integers in [low, high) as int64, identical on every platform."""
+        return (low + np.floor(self.rng.rand(*shape) * (high - low))).astype(np.int64)
+
+    def text_ids(self, length, vocab_size=None):
+        return self.integers(0, vocab_size or len(LM_VOCAB), length)
+
+    def weights(self, config, scale=0.5):
+        """Fresh weights {name: array} for the reference CharLM(**config)."""
+        shapes = self.oracle.lm_state_dict_shapes(config)
+        return {name: self.normal(*shapes[name], scale=scale) for name in sorted(shapes)}
+
+    def prefix(self, length):
+        return "".join(LM_VOCAB[i] for i in self.integers(0, len(LM_VOCAB), length))
+
+    # -- Q6 ----------------------------------------------------------------------
+
+    def check_ids(self, got, expected, where):
+        expected = np.asarray(expected)
+        got = as_array(got, where, expected.shape)
+        if not np.array_equal(got, expected):
+            rows, cols = np.nonzero(got != expected) if got.ndim == 2 else (np.nonzero(got != expected)[0], None)
+            at = f"[{rows[0]}, {cols[0]}]" if cols is not None else f"[{rows[0]}]"
+            raise CheckFailed(f"{where} is wrong: it differs first at {at}")
+
+    def check_chunks(self, got, expected, where):
+        if not isinstance(got, (list, tuple)):
+            raise CheckFailed(f"{where} should be a list of (x, y) pairs; got {describe_value(got)}")
+        if len(got) != len(expected):
+            raise CheckFailed(f"{where} gave {len(got)} chunks; expected {len(expected)}")
+        for k, (pair, (x, y)) in enumerate(zip(got, expected)):
+            self.check_ids(pair[0], x, f"x of chunk {k} of {where}")
+            self.check_ids(pair[1], y, f"y of chunk {k} of {where}")
+
+    def training(self, config, N, seq_len, steps, lr=0.5, clip=0.05, scale=0.5):
+        """Run train_step for ``steps`` consecutive chunks on the student's side and the
+        reference's from the same weights and data; returns (got, expected)."""
+        weights = self.weights(config, scale)
+        data = self.integers(0, config["vocab_size"], N, steps * seq_len + 1 + int(self.integers(0, 3)))
+        args = (config, weights, data, seq_len, steps, lr, clip)
+        expected = self.oracle.lm_train_steps(*args)
+        if min(expected["norms"]) <= clip:
+            raise RuntimeError("test construction: clipping should be active at every step")
+        got = self.student.call("lm_driver.train_steps", *args)
+        if not isinstance(got, dict):
+            raise CheckFailed(f"train_steps gave {describe_value(got)}")
+        return got, expected
+
+    @staticmethod
+    def describe(config):
+        return (f"CharLM({config['vocab_size']}, {config['embed_size']}, {config['hidden_size']}, "
+                f"num_layers={config.get('num_layers', 1)}, cell={config.get('cell', 'lstm')!r})")
+
+    def check_training(self, got, expected, config):
+        where = f"train_step on {self.describe(config)} with SGD and clip"
+        assert_close(np.asarray(got.get("losses"), dtype=float) if got.get("losses") is not None else None,
+                     np.asarray(expected["losses"]), f"the losses of consecutive chunks ({where})")
+        weights = got.get("weights") or {}
+        for name in expected["weights"]:
+            assert_close(weights.get(name), expected["weights"][name],
+                         f"{name} after {len(expected['losses'])} steps of {where} (is the gradient norm clipped "
+                         "to `clip` over all parameters together, after backward and before the step?)")
+
+    # -- Q7 ----------------------------------------------------------------------
+
+    def generate(self, config, n, prefix_length=5, scale=0.8, **options):
+        """(the student's reply from lm_driver.generate, config, weights, prefix)."""
+        weights = self.weights(config, scale)
+        prefix = self.prefix(prefix_length)
+        got = self.student.call("lm_driver.generate", config, weights, prefix, n, **options)
+        if not isinstance(got, dict) or not isinstance(got.get("text"), str):
+            raise CheckFailed(f"generate gave {describe_value(got)}; expected a string")
+        return got, weights, prefix
+
+    @staticmethod
+    def check_text(text, n, where):
+        if len(text) != n:
+            raise CheckFailed(f"{where} returned {len(text)} characters; expected exactly n = {n} "
+                              "(the continuation only, without the prefix)")
+        strange = sorted(set(text) - set(LM_VOCAB))
+        if strange:
+            raise CheckFailed(f"{where} returned characters outside the vocabulary: {strange[:5]}")
+
+
+@pytest.fixture
+def lm(rng, student, oracle):
+    return LMCase(rng, student, oracle)
+
+
+# -- Q8: scoring a submitted checkpoint ---------------------------------------------------
+# The model is rebuilt from the checkpoint's shapes: V = len(LM_VOCAB) rows of
+# embedding.weight, E its columns, H = rnn.weight_hh_l0's columns, an LSTM when
+# weight_hh_l0 has 4H rows and a GRU when 3H, one layer per rnn.weight_ih_l{k}.
+# Sizes are bounded so that scoring stays a few seconds on a CPU.
+
+LM_FILES = ("char_lm.safetensors", "char_lm.npz")
+LM_MAX_PARAMETERS = 3_000_000
+LM_MAX_LAYERS = 4
+LM_MAX_SIZE = 2048
+LM_SAVE_HINT = ("train it with `python char_lm.py --minutes 5` (or your own loop) and save it beside char_lm.py "
+                "with safetensors.torch.save_file(model.state_dict(), 'char_lm.safetensors')")
+_lm_scores: dict = {}
+
+
+def lm_expected_shapes(V, E, H, layers, gates):
+    shapes = {"embedding.weight": (V, E), "head.weight": (V, H), "head.bias": (V,)}
+    for k in range(layers):
+        shapes.update({f"rnn.weight_ih_l{k}": (gates * H, E if k == 0 else H), f"rnn.weight_hh_l{k}": (gates * H, H),
+                       f"rnn.bias_ih_l{k}": (gates * H,), f"rnn.bias_hh_l{k}": (gates * H,)})
+    return shapes
+
+
+def lm_model_from_arrays(arrays, name):
+    """The reference architecture (embedding, nn.LSTM or nn.GRU, head) in float32 with
+    these weights; CheckFailed says what does not fit."""
+    import torch
+
+    from autograder.checkpoints import check_shapes
+
+    for key in ("embedding.weight", "rnn.weight_hh_l0", "rnn.weight_ih_l0"):
+        if key not in arrays:
+            raise CheckFailed(f"{name} has no parameter {key}: it should hold a CharLM's state_dict; "
+                              f"{LM_SAVE_HINT}")
+    for key, value in arrays.items():
+        if key.startswith(("embedding.", "rnn.weight_", "head.weight")) and value.ndim != 2:
+            raise CheckFailed(f"{name}: {key} has shape {tuple(value.shape)}; a CharLM's is a matrix")
+    V, E = arrays["embedding.weight"].shape
+    if V != len(LM_VOCAB):
+        raise CheckFailed(f"{name}: embedding.weight has {V} rows; the vocabulary has {len(LM_VOCAB)} characters "
+                          "(build CharLM(len(VOCAB), ...))")
+    rows, H = arrays["rnn.weight_hh_l0"].shape
+    gates = rows // H if H and rows % H == 0 else 0
+    if gates not in (3, 4):
+        raise CheckFailed(f"{name}: rnn.weight_hh_l0 has shape {(rows, H)}; an LSTM's is (4H, H) and a GRU's (3H, H)")
+    layers = sum(1 for key in arrays if key.startswith("rnn.weight_ih_l"))
+    if not (1 <= E <= LM_MAX_SIZE and 1 <= H <= LM_MAX_SIZE and 1 <= layers <= LM_MAX_LAYERS):
+        raise CheckFailed(f"{name}: E = {E}, H = {H}, {layers} layers is outside what the grader scores "
+                          f"(E and H at most {LM_MAX_SIZE}, at most {LM_MAX_LAYERS} layers)")
+    check_shapes(arrays, lm_expected_shapes(V, E, H, layers, gates), name)
+    total = sum(int(v.size) for v in arrays.values())
+    if total > LM_MAX_PARAMETERS:
+        raise CheckFailed(f"{name} has {total:,} parameters, more than the {LM_MAX_PARAMETERS:,} the grader scores: "
+                          "train a smaller model")
+    for key, value in arrays.items():
+        if not np.all(np.isfinite(value)):
+            raise CheckFailed(f"{name}: {key} holds NaN or infinite values: the training diverged "
+                              "(lower the learning rate, clip the gradient)")
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(V, E)
+            self.rnn = (torch.nn.LSTM if gates == 4 else torch.nn.GRU)(E, H, num_layers=layers, batch_first=True)
+            self.head = torch.nn.Linear(H, V)
+
+        def forward(self, x, state=None):
+            out, state = self.rnn(self.embedding(x), state)
+            return self.head(out), state
+
+    model = Model()
+    model.load_state_dict({key: torch.as_tensor(np.asarray(value, dtype=np.float32)) for key, value in arrays.items()})
+    return model.eval()
+
+
+def lm_bits_per_char(model, text, streams=16, chunk=500):
+    """char_lm.bits_per_char: ``streams`` rows of consecutive characters, each read from a
+    zero state; every character but each row's first is predicted."""
+    import torch
+    import torch.nn.functional as F
+
+    ids = torch.tensor([LM_VOCAB.index(c) for c in text], dtype=torch.long)
+    length = len(ids) // streams
+    rows = ids[: length * streams].view(streams, length)
+    total, count, state = 0.0, 0, None
+    with torch.no_grad():
+        for start in range(0, length - 1, chunk):
+            x, y = rows[:, start:start + chunk], rows[:, start + 1:start + 1 + chunk]
+            logits, state = model(x[:, : y.shape[1]], state)
+            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+            count += y.numel()
+    return total / count / math.log(2)
+
+
+@pytest.fixture
+def lm_checkpoint_bpc(submitted_file):
+    """``lm_checkpoint_bpc(text_path)``: (bits per character of the submitted checkpoint on
+    that text, the checkpoint's file name); computed once per file and text. A missing or
+    unusable checkpoint raises CheckFailed with what to do."""
+    from autograder.checkpoints import load_checkpoint
+
+    def score(text_path):
+        for name in LM_FILES:
+            data = submitted_file(name)
+            if data is not None:
+                break
+        else:
+            raise CheckFailed(f"no trained model: there is no {LM_FILES[0]} (or {LM_FILES[1]}) beside your code; "
+                              + LM_SAVE_HINT)
+        key = (hashlib.sha256(data).hexdigest(), name, str(text_path))
+        if key not in _lm_scores:
+            try:
+                arrays = load_checkpoint(data, name)
+                text = Path(text_path).read_text(encoding="utf-8")
+                _lm_scores[key] = (lm_bits_per_char(lm_model_from_arrays(arrays, name), text), None)
+            except CheckFailed as exc:
+                _lm_scores[key] = (None, str(exc))
+        bpc, problem = _lm_scores[key]
+        if problem:
+            raise CheckFailed(problem)
+        if not math.isfinite(bpc):
+            raise CheckFailed(f"{name} gives a non-finite loss: the training diverged")
+        return bpc, name
+    return score
+
+
+@pytest.fixture
+def lm_level(lm_checkpoint_bpc):
+    """``lm_level(text_path, text_name, step, steps, good, poor)``: step ``step`` (1..steps)
+    of Q8's ladder passes when the checkpoint's bpc on the text is at or below
+    poor - (poor - good) * step / steps, so the points passed grow linearly from none at
+    ``poor`` to all at ``good`` (the kit scores each test all or nothing)."""
+    def check(text_path, text_name, step, steps, good, poor):
+        bpc, name = lm_checkpoint_bpc(text_path)
+        needed = poor - (poor - good) * step / steps
+        if not bpc <= needed + 1e-9:
+            raise CheckFailed(f"{name} scores {bpc:.3f} bits per character on {text_name}; this point needs at "
+                              f"most {needed:.2f} (all points at {good:.2f} or below, none at {poor:.2f} or above): "
+                              "train longer or a larger model, and check your validation bpc")
+        return bpc
+    return check
+
+# -- (end of language-model section)
