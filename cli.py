@@ -10,12 +10,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
 from autograder import assignment as assignments
-from autograder import canvas, devices, exports, feedback, local, packaging, reports, roster
+from autograder import (canvas, devices, exports, feedback, free_response, local, notebook_pdf, packaging, reports,
+                        roster)
 from autograder.assignment import AssignmentError
 from autograder.batch import default_workers, grade_class
 from autograder.executors import EXECUTORS, DaskExecutor, ExecutorUnavailable, LocalExecutor
@@ -33,7 +35,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)   # messages are text, not markup
     sys.exit(code)
 
 
@@ -255,12 +257,17 @@ def grade(submissions, name, db, workers, executor_kind, scheduler, sandbox, for
         graded = [o for o in outcomes if not o.grader_error]
         # each result read back from the gradebook as its row is written, one at a time
         stored = (dataclasses.replace(o, result=book.load(o.submission_id, o.student)) for o in graded)
+        answers = collect_free_responses(a, found, db, log)
         if as_json:
-            click.echo(json.dumps(json_summary(a, stored, elapsed), indent=2))
+            summary = json_summary(a, stored, elapsed)
+            summary["free_response"] = str(answers.index) if answers else None
+            click.echo(json.dumps(summary, indent=2))
         else:
             out.print(summary_table(a, stored))
             out.print(question_legend(a), highlight=False)
             out.print(f"Graded {len(graded)} submission(s) in {elapsed:.1f} s (sandbox: {sandbox}).")
+        if answers:
+            log.print(escape(answers.summary()), highlight=False)
     if matching is not None:
         print_roster_problems(matching, log)
     unclean.sort()
@@ -272,6 +279,16 @@ def grade(submissions, name, db, workers, executor_kind, scheduler, sandbox, for
     if errors:
         fail(f"{len(errors)} submission(s) could not be graded because of a grader problem (nothing "
              "was recorded for them); fix it and run the same command again", code=1)
+
+
+def collect_free_responses(a, found, db: Path, console):
+    """Each submission's answers to the notebook's free-response questions, written beside the
+    gradebook for the instructor (with the notebooks, for `report --format pdf`); None without any."""
+    try:
+        return free_response.collect(a, found, free_response.folder_for(db, a.name))
+    except (free_response.FreeResponseError, OSError) as exc:   # the assignment's own notebook is wrong
+        console.print(f"[yellow]warning:[/] free-response answers not collected: {escape(str(exc))}", highlight=False)
+    return None
 
 
 def start_dask(scheduler: str, sandbox: str, device: str) -> DaskExecutor:
@@ -346,7 +363,7 @@ def print_roster_problems(matching, console) -> None:
         console.print(f"  [yellow]{line}[/]", highlight=False)
 
 
-REPORT_FORMATS = (*reports.FORMATS, *exports.FORMATS)
+REPORT_FORMATS = (*reports.FORMATS, *exports.FORMATS, "pdf")
 
 
 @main.command()
@@ -362,7 +379,10 @@ REPORT_FORMATS = (*reports.FORMATS, *exports.FORMATS)
               help="CSV of submission,student_id for submissions the roster cannot match by name.")
 @click.option("--canvas-assignment-id", help="Canvas's id of the assignment, so the import updates it "
               "instead of creating a new one.")
-def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assignment_id):
+@click.option("--pdf-exporter", type=click.Choice(notebook_pdf.EXPORTERS), default="auto", show_default=True,
+              help="otter-grader's exporter for --format pdf: html (Chromium), latex (pandoc and xelatex), or "
+              "auto (html where Chromium is found, else latex).")
+def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assignment_id, pdf_exporter):
     """Export grades from the gradebook.
 
     \b
@@ -373,11 +393,20 @@ def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assign
     otter       OUT/NAME-final_grades.csv: otter-grader's layout
     feedback    OUT/feedback/NAME/STUDENT.md and .html for each student
     html        OUT/NAME-report.html: class statistics, plots, hardest questions
+    pdf         OUT/pdf/NAME/STUDENT.pdf: each student's notebook (kept by `grade`
+                beside the gradebook), for grading written answers by hand; needs
+                otter-grader: pip install "rnnkit[otter]"
 
     Example: rnnkit report --format canvas --format feedback --roster roster.csv --db grades.sqlite
     """
     if any(f in exports.ROSTER_FORMATS for f in formats) and roster_path is None:
         fail("the canvas and moodle formats need the class roster: add --roster roster.csv")
+    exporter = None
+    if "pdf" in formats:
+        try:
+            exporter = notebook_pdf.choose_exporter(pdf_exporter)
+        except notebook_pdf.PdfUnavailable as exc:
+            fail(str(exc))
     root = assignments.find_course_root()
     with Gradebook(db) as book:
         if not (names or book.assignments()):
@@ -397,7 +426,30 @@ def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assign
                                             out_dir)
             written += exports.write_exports(results, name, title, questions, list(formats), out_dir,
                                              matching, canvas_assignment_id)
+            if exporter:
+                written += export_pdfs(db, name, [r.student for r in results], out_dir, exporter)
             out.print(f"[green]wrote[/] {len(written)} file(s) for {name} under {out_dir}")
+
+
+def export_pdfs(db: Path, name: str, students: list[str], out_dir: Path, exporter: str) -> list[Path]:
+    """OUT/pdf/NAME/STUDENT.pdf from the notebooks `grade` kept beside the gradebook."""
+    kept = free_response.kept_notebooks(db, name)
+    folder = out_dir / "pdf" / name
+    mine = {s: kept[s] for s in students if s in kept}
+    with Progress(SpinnerColumn(), TextColumn(f"PDFs of {name}'s notebooks"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out, transient=True) as bar:
+        task = bar.add_task("pdf", total=len(mine))
+        made = notebook_pdf.export_class(mine, folder, exporter, on_done=lambda _: bar.advance(task))
+    without = sorted(set(students) - set(mine))
+    out.print(escape(f"PDF ({exporter} exporter): {len(made.written)} notebook(s) of {name} under {folder}"),
+              highlight=False)
+    if without:
+        out.print(f"  [yellow]no notebook kept[/] for {len(without)} submission(s) (none submitted, or graded "
+                  f"before notebooks were kept: run `rnnkit grade` on them again): {escape(', '.join(without))}",
+                  highlight=False)
+    for student, why in made.failed:
+        out.print(f"  [red]not exported[/] {escape(student)}: {escape(why)}", highlight=False)
+    return made.written
 
 
 @main.group()

@@ -1,0 +1,196 @@
+"""PDFs of students' notebooks, for grading their written answers by hand (on Gradescope, say).
+
+``rnnkit grade`` keeps each student's notebook beside the gradebook (see
+:mod:`autograder.free_response`); ``rnnkit report --format pdf`` turns each into
+``OUT/pdf/<assignment>/<student>.pdf`` with otter-grader's exporter
+(``otter.export.export_notebook``), from the optional extra ``pip install "rnnkit[otter]"``.
+
+Otter has two exporters:
+
+- ``html``: its HTML template, printed to PDF by Chromium through nbconvert's WebPDF
+  exporter and Playwright. Playwright looks for a browser of its own (``playwright
+  install chromium``, a download); where it has none, the system's Chromium (``chromium``
+  on the PATH, as on this kit's CI machines) is used instead. The page is printed with
+  JavaScript off and every non-file request blocked: a student's notebook is their content,
+  not code the grader runs (so formulas show as LaTeX source, not typeset).
+- ``latex``: nbconvert's LaTeX route, which needs ``pandoc`` and ``xelatex`` on the PATH.
+
+``auto`` takes ``html`` where a Chromium is found, else ``latex`` where both tools are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import importlib.util
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.free_response import FreeResponseError, read_notebook
+
+EXPORTERS = ("auto", "html", "latex")
+INSTALL = 'pip install "rnnkit[otter]"'
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+class PdfUnavailable(Exception):
+    """No PDF can be made here: otter-grader or the exporter's tools are missing."""
+
+
+@dataclass
+class PdfExport:
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)   # (student, why)
+
+
+def otter_installed() -> bool:
+    return importlib.util.find_spec("otter") is not None and importlib.util.find_spec("nbconvert") is not None
+
+
+def system_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _playwright_chromium() -> str | None:
+    """Playwright's own Chromium, where one was installed (``playwright install chromium``)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    try:
+        with sync_playwright() as p:
+            path = p.chromium.executable_path
+    except Exception:  # noqa: BLE001 (no driver, or none installed)
+        return None
+    return path if path and os.path.exists(path) else None
+
+
+def choose_exporter(wanted: str = "auto") -> str:
+    """``"html"`` or ``"latex"``: the exporter to use, or :class:`PdfUnavailable` saying what to install."""
+    if wanted not in EXPORTERS:
+        raise ValueError(f"the PDF exporter is one of {', '.join(EXPORTERS)}, not {wanted!r}")
+    if not otter_installed():
+        raise PdfUnavailable("the pdf format exports notebooks with otter-grader, which is not installed: "
+                             f"{INSTALL} (in the environment rnnkit runs from)")
+    chromium = importlib.util.find_spec("playwright") is not None and (system_chromium() or _playwright_chromium())
+    latex = shutil.which("xelatex") and shutil.which("pandoc")
+    if wanted in ("auto", "html") and chromium:
+        return "html"
+    if wanted in ("auto", "latex") and latex:
+        return "latex"
+    needs = {"html": "Chromium (apt-get install chromium, or `playwright install chromium`) and the playwright "
+                     "package (installed with otter-grader)",
+             "latex": "pandoc and xelatex on the PATH (Debian: apt-get install pandoc texlive-xetex "
+                      "texlive-fonts-recommended texlive-plain-generic)"}
+    if wanted == "auto":
+        raise PdfUnavailable(f"no PDF exporter can run here: otter's html exporter needs {needs['html']}; "
+                             f"its latex exporter needs {needs['latex']}")
+    raise PdfUnavailable(f"otter's {wanted} exporter needs {needs[wanted]}")
+
+
+_lock = threading.Lock()   # otter sets nbconvert's class attributes while it exports
+
+
+def export_notebook(notebook: Path, dest: Path, exporter: str) -> Path:
+    """One notebook to one PDF with otter's ``exporter`` ("html" or "latex")."""
+    import nbconvert
+    from otter.export import export_notebook as otter_export
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _lock, _restored(nbconvert.TemplateExporter, "template_name", "extra_template_basedirs"):
+        if exporter == "html":
+            with _restored(nbconvert, "WebPDFExporter"):
+                nbconvert.WebPDFExporter = _offline_webpdf(nbconvert.WebPDFExporter)
+                otter_export(str(notebook), dest=str(dest), exporter_type="html")
+        else:
+            otter_export(str(notebook), dest=str(dest), exporter_type="latex")
+    if not dest.is_file():
+        raise RuntimeError(f"otter wrote no PDF for {notebook.name}")
+    return dest
+
+
+def export_class(notebooks: dict[str, Path], folder: Path, exporter: str, on_done=None) -> PdfExport:
+    """``folder/<student>.pdf`` for each of ``notebooks`` (student -> notebook); a notebook that
+    fails is listed with the reason, and the others go on."""
+    result = PdfExport()
+    for student, notebook in sorted(notebooks.items()):
+        try:
+            read_notebook(notebook.read_bytes(), notebook.name)   # a clear message for a broken one
+            result.written.append(export_notebook(notebook, folder / f"{student}.pdf", exporter))
+        except FreeResponseError as exc:
+            result.failed.append((student, str(exc)))
+        except Exception as exc:  # noqa: BLE001 (a broken notebook, a failing renderer: say which and why)
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            result.failed.append((student, f"{notebook.name}: {why}"))
+        if on_done is not None:
+            on_done(student)
+    return result
+
+
+@contextlib.contextmanager
+def _restored(owner, *names):
+    saved = {name: owner.__dict__[name] for name in names if name in owner.__dict__}
+    try:
+        yield
+    finally:
+        for name in names:
+            if name in saved:
+                setattr(owner, name, saved[name])
+            elif name in owner.__dict__:
+                delattr(owner, name)
+
+
+def _offline_webpdf(base):
+    """nbconvert's WebPDF exporter, printing with JavaScript off and no network, with the
+    system's Chromium where Playwright has no browser of its own."""
+
+    class OfflineWebPDFExporter(base):
+        def run_playwright(self, html):
+            return _print_html(html, self.paginate, getattr(self, "page_render_timeout", 0))
+
+    return OfflineWebPDFExporter
+
+
+def _print_html(html: str, paginate: bool, settle_ms: int) -> bytes:
+    from playwright.async_api import async_playwright
+
+    executable = _playwright_chromium() or system_chromium()
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []   # Chromium's sandbox refuses to run as root
+
+    async def main(page_file: str) -> bytes:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=executable, args=args, handle_sigint=False,
+                                                       handle_sigterm=False, handle_sighup=False)
+            try:
+                page = await browser.new_page(java_script_enabled=False)
+                await page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                                 else route.abort())
+                await page.emulate_media(media="print")
+                await page.goto(f"file://{page_file}", wait_until="load")
+                if settle_ms:
+                    await page.wait_for_timeout(settle_ms)
+                options = {"print_background": True}
+                if not paginate:
+                    options.update(width="8.5in", height="11in")
+                return await page.pdf(**options)
+            finally:
+                await browser.close()
+
+    with tempfile.TemporaryDirectory(prefix="rnnkit-pdf-") as scratch:
+        page_file = os.path.join(scratch, "notebook.html")
+        with open(page_file, "w", encoding="utf-8") as f:
+            f.write(html)
+        # nbconvert may be called where an event loop runs (Jupyter): print in a thread of its own
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, main(page_file)).result()
