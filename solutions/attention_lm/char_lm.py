@@ -19,7 +19,8 @@ What you write:
   ``sampling.sample_next`` (Q4).
 - Q8: train the model (``python char_lm.py --minutes 5``) and submit the checkpoint
   ``char_lm.safetensors`` beside this file. It is scored by its bits per character on
-  text you have not seen; ``valid.txt`` gives you an estimate of that score.
+  text you have not seen; ``valid.txt`` gives you an estimate of that score. The grader
+  scores models of up to 2,000,000 parameters (the default size has 350,000).
 
 Provided (do not change them; the tests rely on them): the vocabulary ``VOCAB`` with
 ``encode``/``decode``, ``load_text``, the model ``CharLM``, ``bits_per_char`` and the

@@ -111,7 +111,17 @@ def train_steps(config, weights, data, seq_len, steps, lr, clip):
     for step in range(int(steps)):
         i = step * seq_len
         x, y = data[:, i:i + seq_len], data[:, i + 1:i + 1 + seq_len]
-        result = char_lm.train_step(model, optimizer, x, y, state, float(clip))
+        try:
+            result = char_lm.train_step(model, optimizer, x, y, state, float(clip))
+        except RuntimeError as exc:
+            if attached < 0 or "backward through the graph a second time" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"train_step on chunk {step} failed because the state that train_step returned for chunk "
+                f"{attached} still had gradient history, so this chunk's backward() went on into that "
+                "chunk's graph, which its own backward() had freed. Return detach_state(new_state): "
+                "truncated BPTT stops the gradient at the start of each chunk (retain_graph=True is "
+                "not the fix)") from None
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             raise TypeError("train_step should return a pair (loss, new_state)")
         loss, state = result

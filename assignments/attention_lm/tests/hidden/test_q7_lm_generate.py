@@ -8,7 +8,7 @@ pytestmark = pytest.mark.question("lm_generate")
 
 
 def _config(lm, cell="lstm", layers=1):
-    return {"vocab_size": 64, "embed_size": int(lm.integers(4, 10)), "hidden_size": int(lm.integers(8, 20)),
+    return {"vocab_size": 64, "embed_size": int(lm.integers(4, 10)), "hidden_size": int(lm.integers(16, 33)),
             "num_layers": layers, "cell": cell}
 
 

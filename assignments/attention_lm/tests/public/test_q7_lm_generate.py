@@ -5,7 +5,7 @@ import pytest
 from autograder.checks import CheckFailed
 
 pytestmark = pytest.mark.question("lm_generate")
-CONFIG = {"vocab_size": 64, "embed_size": 8, "hidden_size": 16, "num_layers": 1, "cell": "lstm"}
+CONFIG = {"vocab_size": 64, "embed_size": 16, "hidden_size": 32, "num_layers": 1, "cell": "lstm"}
 
 
 @pytest.mark.points(1)
@@ -33,7 +33,7 @@ def test_seed(lm):
 @pytest.mark.points(1)
 def test_greedy(lm, oracle):
     """top_k=1 gives the reference's greedy continuation of the prefix"""
-    got, weights, prefix = lm.generate(CONFIG, 30, prefix_length=6, top_k=1, seed=5)
+    got, weights, prefix = lm.generate(CONFIG, 30, prefix_length=8, top_k=1, seed=5, scale=1.0)
     expected = oracle.lm_greedy(CONFIG, weights, prefix, 30)
     if got["text"] != expected["text"]:
         at = next((i for i, (a, b) in enumerate(zip(got["text"], expected["text"])) if a != b), 0)
