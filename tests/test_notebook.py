@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from autograder import assignment as assignments
-from autograder import free_response
+from autograder import free_response, packaging
 
 NOTEBOOKS = ["vanilla_rnn", "gated_rnn", "attention_lm"]
 
@@ -56,6 +56,27 @@ def test_notebook_has_well_formed_free_response_questions(name, repo_root):
     # the untouched template answers nothing
     answers = free_response.answers((a.root / a.notebook).read_bytes(), a.notebook, prompts)
     assert set(answers) == {p.id for p in prompts} and not any(answers.values())
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_students_copy_leaves_out_the_notebooks_own_exercises(name, repo_root, tmp_path):
+    a = load(name, repo_root)
+    source = (a.root / a.notebook).read_text(encoding="utf-8")
+    packaging._write_student_notebook(a.root / a.notebook, tmp_path / a.notebook)
+    student = nbformat.read(tmp_path / a.notebook, as_version=4)
+    solution = set().union(*(packaging.solution_lines(c.source, a.notebook) for c in template_cells(a)))
+    for cell in student.cells:
+        assert "# BEGIN SOLUTION" not in cell.source
+        assert not solution & {line.strip() for line in cell.source.splitlines()}
+        if cell.cell_type == "code":
+            compile("\n".join(x for x in cell.source.splitlines() if not x.lstrip().startswith("%")), name, "exec")
+    assert [c.metadata.get("rnnkit") for c in student.cells] == [c.metadata.get("rnnkit") for c in template_cells(a)]
+    if "# BEGIN SOLUTION" in source:   # an exercise left to students: the cells after it still run
+        assert "except NotImplementedError" in source
+
+
+def template_cells(a):
+    return nbformat.read(a.root / a.notebook, as_version=4).cells
 
 
 def run_notebook(a, monkeypatch) -> dict:
