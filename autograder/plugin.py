@@ -188,12 +188,16 @@ def _result(item, call, report, banned_uses=()) -> TestResult:
     elif report.failed:
         status = "failed"
         verdict, message = feedback(call.excinfo.value) if call.excinfo else ("error", "failed")
+    score = max_score if status == "passed" else 0.0
+    if status == "passed" and CREDIT in item.stash and item.stash[CREDIT][0] < 1:
+        fraction, message = item.stash[CREDIT]
+        status, verdict, score = "failed", "partial credit", round(max_score * fraction, 2)
     return TestResult(
         test_id=test_id(item),
         name=_readable_name(item),
         question=item.get_closest_marker("question").args[0],
         max_score=max_score,
-        score=max_score if status == "passed" else 0.0,
+        score=score,
         status=status, verdict=verdict, message=message,
         visibility="hidden" if "hidden" in Path(item.path).parts else "public",
         seconds=round(call.duration, 4),
@@ -260,6 +264,22 @@ def baseline(request, tmp_path_factory):
 @pytest.fixture
 def speed(request, student, baseline):
     return speed_module.SpeedHarness(request.node, student, baseline)
+
+
+CREDIT = pytest.StashKey[tuple]()
+
+
+@pytest.fixture
+def partial_credit(request):
+    """``partial_credit(fraction, message)``: this test, if it passes, earns only ``fraction``
+    (0 to 1) of its points, and the student reads ``message`` (why, and how to earn the rest).
+    A test that fails still earns nothing; one that never calls this earns all its points."""
+    def award(fraction: float, message: str) -> None:
+        fraction = float(fraction)
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"partial credit must be a fraction from 0 to 1, not {fraction}")
+        request.node.stash[CREDIT] = (fraction, message)
+    return award
 
 
 @pytest.fixture(scope="session")
