@@ -382,7 +382,10 @@ REPORT_FORMATS = (*reports.FORMATS, *exports.FORMATS, "pdf")
 @click.option("--pdf-exporter", type=click.Choice(notebook_pdf.EXPORTERS), default="auto", show_default=True,
               help="otter-grader's exporter for --format pdf: html (Chromium), latex (pandoc and xelatex), or "
               "auto (html where Chromium is found, else latex).")
-def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assignment_id, pdf_exporter):
+@click.option("--pdf-questions-only", is_flag=True, help="With --format pdf: only the notebook's free-response "
+              "questions and answers, a page each (for a Gradescope PDF assignment), not the whole notebook.")
+def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assignment_id, pdf_exporter,
+           pdf_questions_only):
     """Export grades from the gradebook.
 
     \b
@@ -427,11 +430,12 @@ def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assign
             written += exports.write_exports(results, name, title, questions, list(formats), out_dir,
                                              matching, canvas_assignment_id)
             if exporter:
-                written += export_pdfs(db, name, [r.student for r in results], out_dir, exporter)
+                written += export_pdfs(db, name, [r.student for r in results], out_dir, exporter, pdf_questions_only)
             out.print(f"[green]wrote[/] {len(written)} file(s) for {name} under {out_dir}")
 
 
-def export_pdfs(db: Path, name: str, students: list[str], out_dir: Path, exporter: str) -> list[Path]:
+def export_pdfs(db: Path, name: str, students: list[str], out_dir: Path, exporter: str,
+                questions_only: bool = False) -> list[Path]:
     """OUT/pdf/NAME/STUDENT.pdf from the notebooks `grade` kept beside the gradebook."""
     kept = free_response.kept_notebooks(db, name)
     folder = out_dir / "pdf" / name
@@ -439,7 +443,8 @@ def export_pdfs(db: Path, name: str, students: list[str], out_dir: Path, exporte
     with Progress(SpinnerColumn(), TextColumn(f"PDFs of {name}'s notebooks"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=out, transient=True) as bar:
         task = bar.add_task("pdf", total=len(mine))
-        made = notebook_pdf.export_class(mine, folder, exporter, on_done=lambda _: bar.advance(task))
+        made = notebook_pdf.export_class(mine, folder, exporter, on_done=lambda _: bar.advance(task),
+                                         questions_only=questions_only)
     without = sorted(set(students) - set(mine))
     out.print(escape(f"PDF ({exporter} exporter): {len(made.written)} notebook(s) of {name} under {folder}"),
               highlight=False)

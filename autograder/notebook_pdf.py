@@ -16,6 +16,12 @@ Otter has two exporters:
 - ``latex``: nbconvert's LaTeX route, which needs ``pandoc`` and ``xelatex`` on the PATH.
 
 ``auto`` takes ``html`` where a Chromium is found, else ``latex`` where both tools are.
+
+Before export, a copy of the notebook gets otter's question markers around each
+free-response question (its prompt and the answer cell after it) and a bold "Answer"
+label on the answer, so a grader finds it at a glance. With ``questions_only``, otter's
+filter keeps just those questions, each followed by a page break: the layout a
+Gradescope PDF assignment needs to assign pages to questions.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
 
 from autograder.free_response import FreeResponseError, read_notebook
 
@@ -102,32 +110,70 @@ def choose_exporter(wanted: str = "auto") -> str:
 _lock = threading.Lock()   # otter sets nbconvert's class attributes while it exports
 
 
-def export_notebook(notebook: Path, dest: Path, exporter: str) -> Path:
-    """One notebook to one PDF with otter's ``exporter`` ("html" or "latex")."""
+BEGIN_QUESTION, END_QUESTION = "<!-- BEGIN QUESTION -->", "<!-- END QUESTION -->"   # otter's markers
+
+
+def marked_copy(data: bytes, name: str) -> nbformat.NotebookNode:
+    """The notebook with otter's question markers around each free-response question and an
+    "Answer" label on its answer cell (the cell right after the prompt)."""
+    notebook = read_notebook(data, name)
+    cells, after_prompt = [], False
+    for cell in notebook.cells:
+        mark = cell.get("metadata", {}).get("rnnkit", {})
+        prompt = isinstance(mark, dict) and "free_response" in mark
+        if after_prompt:
+            if not prompt:   # the answer
+                if cell.cell_type == "markdown":
+                    cell.source = f"**Answer ({mark.get('answer') or 'free response'}):**\n\n{cell.source}"
+                cells.append(cell)
+            cells.append(nbformat.v4.new_markdown_cell(END_QUESTION))
+            after_prompt = False
+            if not prompt:
+                continue
+        if prompt:
+            cell.source = f"{BEGIN_QUESTION}\n\n{cell.source}"
+            after_prompt = True
+        cells.append(cell)
+    if after_prompt:
+        cells.append(nbformat.v4.new_markdown_cell(END_QUESTION))
+    notebook.cells = cells
+    for cell in notebook.cells:
+        cell.pop("id", None)   # new cells have none; an id-less notebook is valid at 4.4
+    notebook.nbformat_minor = min(notebook.get("nbformat_minor", 4), 4)
+    return notebook
+
+
+def export_notebook(notebook: Path, dest: Path, exporter: str, questions_only: bool = False) -> Path:
+    """One notebook to one PDF with otter's ``exporter`` ("html" or "latex"); with
+    ``questions_only``, just its free-response questions, a page each."""
     import nbconvert
     from otter.export import export_notebook as otter_export
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _lock, _restored(nbconvert.TemplateExporter, "template_name", "extra_template_basedirs"):
-        if exporter == "html":
-            with _restored(nbconvert, "WebPDFExporter"):
-                nbconvert.WebPDFExporter = _offline_webpdf(nbconvert.WebPDFExporter)
-                otter_export(str(notebook), dest=str(dest), exporter_type="html")
-        else:
-            otter_export(str(notebook), dest=str(dest), exporter_type="latex")
+    options = {"filtering": questions_only, "pagebreaks": questions_only}
+    with tempfile.TemporaryDirectory(prefix="rnnkit-pdf-") as scratch:
+        copy = Path(scratch) / notebook.name
+        nbformat.write(marked_copy(notebook.read_bytes(), notebook.name), copy)
+        with _lock, _restored(nbconvert.TemplateExporter, "template_name", "extra_template_basedirs"):
+            if exporter == "html":
+                with _restored(nbconvert, "WebPDFExporter"):
+                    nbconvert.WebPDFExporter = _offline_webpdf(nbconvert.WebPDFExporter)
+                    otter_export(str(copy), dest=str(dest), exporter_type="html", **options)
+            else:
+                otter_export(str(copy), dest=str(dest), exporter_type="latex", **options)
     if not dest.is_file():
         raise RuntimeError(f"otter wrote no PDF for {notebook.name}")
     return dest
 
 
-def export_class(notebooks: dict[str, Path], folder: Path, exporter: str, on_done=None) -> PdfExport:
+def export_class(notebooks: dict[str, Path], folder: Path, exporter: str, on_done=None,
+                 questions_only: bool = False) -> PdfExport:
     """``folder/<student>.pdf`` for each of ``notebooks`` (student -> notebook); a notebook that
     fails is listed with the reason, and the others go on."""
     result = PdfExport()
     for student, notebook in sorted(notebooks.items()):
         try:
-            read_notebook(notebook.read_bytes(), notebook.name)   # a clear message for a broken one
-            result.written.append(export_notebook(notebook, folder / f"{student}.pdf", exporter))
+            result.written.append(export_notebook(notebook, folder / f"{student}.pdf", exporter, questions_only))
         except FreeResponseError as exc:
             result.failed.append((student, str(exc)))
         except Exception as exc:  # noqa: BLE001 (a broken notebook, a failing renderer: say which and why)

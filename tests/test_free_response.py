@@ -267,3 +267,22 @@ def test_report_pdf_exports_each_kept_notebook(graded, tmp_path):
     assert "no notebook kept" in result.output and "carol" in result.output
     assert "not exported dave: vanilla_rnn.ipynb is not a Jupyter notebook" in " ".join(result.output.split())
     assert (tmp_path / "vanilla_rnn-grades.csv").is_file()
+
+    questions = tmp_path / "questions"
+    result = CliRunner().invoke(main, ["report", "--format", "pdf", "--pdf-questions-only", "--db", str(db),
+                                       "--out", str(questions)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    only = (questions / "pdf" / "vanilla_rnn" / "alice.pdf").read_bytes()
+    assert only.startswith(b"%PDF") and len(only) < pdf.stat().st_size
+
+
+def test_the_pdf_copy_marks_each_question_for_otter(vanilla_rnn):
+    data = filled(vanilla_rnn, {"clipping_vanishing": ANSWER})
+    notebook = notebook_pdf.marked_copy(data, "vanilla_rnn.ipynb")
+    sources = [c.source for c in notebook.cells]
+    begins = [i for i, text in enumerate(sources) if text.startswith(notebook_pdf.BEGIN_QUESTION)]
+    assert len(begins) == 2
+    for i in begins:
+        assert sources[i + 1].startswith("**Answer (") and sources[i + 2] == notebook_pdf.END_QUESTION
+    assert ANSWER in sources[begins[0] + 1]
+    nbformat.validate(notebook)

@@ -12,7 +12,9 @@ right at 1 the product shrinks (or grows) geometrically. Gated cells fix this by
 path through time that is *additive* and controlled by learned gates.
 
 The first part of this assignment (Q1-Q5) builds the LSTM and the GRU in numpy, forward and backward,
-and measures how gradients travel through them. You write your code in `gated_layers.py`; this
+and measures how gradients travel through them; you write it in `gated_layers.py`. The second part
+(Q6-Q8) builds the same cells as PyTorch modules that can stand in for `torch.nn.RNN/LSTM/GRU`, and
+then an LSTM layer fast enough to compete with PyTorch's own; you write it in `torch_rnn.py`. This
 notebook explains the ideas and runs experiments on your functions. Check your work at any time with
 `rnnkit check` in this folder (or `pytest tests -x`).
 
