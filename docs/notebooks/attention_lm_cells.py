@@ -565,4 +565,23 @@ generation samples (section 5) while translation, with a single right answer, us
    what at the end?)
 2. How does the cost of one beam-search step grow with $B$ and with $V$?
 """),
+
+    md(r"""
+## 7. Your trained model (Q8)
+
+Q8 scores the checkpoint you submit, `char_lm.safetensors`, by its bits per character on text you
+have not seen. Train it from a terminal (`python char_lm.py --minutes 5`; more minutes, a larger
+`--hidden` or `--layers 2` may do better), then measure it here on `valid.txt`, which estimates that
+score, and read what it writes.
+"""),
+
+    code(r"""
+checkpoint = Path("char_lm.safetensors")
+if checkpoint.is_file():
+    trained = LM.load(checkpoint)
+    print(f"{checkpoint}: validation {LM.bits_per_char(trained, valid_text):.3f} bits per character")
+    print("And God said" + LM.generate(trained, "And God said", 300, temperature=0.8, seed=0))
+else:
+    print(f"no {checkpoint} here yet: run  python char_lm.py --minutes 5  in this folder")
+"""),
 ]
