@@ -437,9 +437,8 @@ def report(formats, db, out_dir, names, roster_path, mapping_path, canvas_assign
 def export_pdfs(db: Path, name: str, students: list[str], out_dir: Path, exporter: str,
                 questions_only: bool = False) -> list[Path]:
     """OUT/pdf/NAME/STUDENT.pdf from the notebooks `grade` kept beside the gradebook."""
-    kept = free_response.kept_notebooks(db, name)
+    mine = free_response.kept_notebooks(db, name, students)
     folder = out_dir / "pdf" / name
-    mine = {s: kept[s] for s in students if s in kept}
     with Progress(SpinnerColumn(), TextColumn(f"PDFs of {name}'s notebooks"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=out, transient=True) as bar:
         task = bar.add_task("pdf", total=len(mine))

@@ -213,11 +213,16 @@ def folder_for(db: Path, assignment_name: str) -> Path:
     return Path(db).resolve().parent / FOLDER / assignment_name
 
 
-def kept_notebooks(db: Path, assignment_name: str) -> dict[str, Path]:
-    """Each student's notebook that grading kept (student -> path), by the file name they gave it."""
+def kept_notebooks(db: Path, assignment_name: str, students) -> dict[str, Path]:
+    """Each of ``students``' notebook that grading kept (student -> path, the file named as they
+    named it); students without one are left out."""
     folder = folder_for(db, assignment_name) / NOTEBOOKS
-    found = sorted(folder.glob("*/*.ipynb")) if folder.is_dir() else []
-    return {p.parent.name: p for p in found}
+    kept = {}
+    for student in students:
+        found = sorted((folder / _file_name(student)).glob("*.ipynb"))
+        if found:
+            kept[student] = found[0]
+    return kept
 
 
 def _file_name(student: str) -> str:
@@ -246,8 +251,12 @@ def collect(assignment, submissions, folder: Path) -> Collection | None:
         found = submission_notebook(submission, assignment.notebook)
         if found is None:
             several = sum(n.lower().endswith(".ipynb") for n in submission.files)
-            responses.problem = (f"{several} notebooks were submitted and none is named {assignment.notebook}"
-                                 if several else "no notebook was submitted")
+            if several:
+                responses.problem = f"{several} notebooks were submitted and none is named {assignment.notebook}"
+            elif submission.problem and not submission.files:
+                responses.problem = f"the submission could not be read: {submission.problem}"
+            else:
+                responses.problem = "no notebook was submitted"
         else:
             responses.notebook, data = found
             kept.mkdir()

@@ -177,6 +177,12 @@ def test_collecting_again_keeps_the_others_and_drops_a_notebook_no_longer_submit
     assert all(f"| {s} |" in index for s in ["alice", "bob", "carol", "dave", "erin"])
 
 
+def test_a_submission_that_could_not_be_read_says_so(vanilla_rnn, tmp_path):
+    sub = Submission("yan", tmp_path, problem="work.ipynb is not a Jupyter notebook: it is not JSON text")
+    free_response.collect(vanilla_rnn, [sub], tmp_path / "out")
+    assert "could not be read: work.ipynb is not a Jupyter notebook" in (tmp_path / "out" / "yan.md").read_text()
+
+
 def test_a_hand_built_submission(vanilla_rnn, tmp_path):
     sub = Submission("zoe", tmp_path, files={"rnn_layers.py": b"x = 1\n",
                                              "vanilla_rnn.ipynb": filled(vanilla_rnn, {"clipping_vanishing": "Z."})})
@@ -218,7 +224,8 @@ def test_grade_collects_the_answers_beside_the_gradebook_and_says_where(graded):
     assert "Free-response answers (2 question(s), 5 points graded by hand" in result.output
     assert "index.md" in result.output.replace("\n", "")
     assert "> " + ANSWER in (folder / "alice.md").read_text()
-    assert set(free_response.kept_notebooks(db, "vanilla_rnn")) == {"alice", "dave"}
+    kept = free_response.kept_notebooks(db, "vanilla_rnn", ["alice", "carol", "dave", "nobody"])
+    assert {s: p.name for s, p in kept.items()} == {"alice": "vanilla_rnn.ipynb", "dave": "vanilla_rnn.ipynb"}
 
 
 def test_grade_json_names_the_index(graded, repo_root):
