@@ -10,10 +10,14 @@ Otter has two exporters:
 - ``html``: its HTML template, printed to PDF by Chromium through nbconvert's WebPDF
   exporter and Playwright. Playwright looks for a browser of its own (``playwright
   install chromium``, a download); where it has none, the system's Chromium (``chromium``
-  on the PATH, as on this kit's CI machines) is used instead. The page is printed with
-  JavaScript off and every non-file request blocked: a student's notebook is their content,
-  not code the grader runs (so formulas show as LaTeX source, not typeset).
+  on the PATH, as on this kit's CI machines) is used instead. A student's notebook is their
+  content, not code the grader runs, and the PDF goes back to places students can see: the
+  page is printed with JavaScript off and every request but the page itself refused (no
+  network, and no ``<iframe src="file:///...">`` that would print a file of the grading
+  machine into the PDF). Formulas therefore show as LaTeX source, not typeset.
 - ``latex``: nbconvert's LaTeX route, which needs ``pandoc`` and ``xelatex`` on the PATH.
+  TeX runs with ``openin_any=p`` (no absolute paths or parent folders, so no
+  ``\\input{/etc/passwd}``) and no shell escape.
 
 ``auto`` takes ``html`` where a Chromium is found, else ``latex`` where both tools are.
 
@@ -160,7 +164,8 @@ def export_notebook(notebook: Path, dest: Path, exporter: str, questions_only: b
                     nbconvert.WebPDFExporter = _offline_webpdf(nbconvert.WebPDFExporter)
                     otter_export(str(copy), dest=str(dest), exporter_type="html", **options)
             else:
-                otter_export(str(copy), dest=str(dest), exporter_type="latex", **options)
+                with _environment(openin_any="p", openout_any="p", shell_escape="f"):   # read by kpathsea
+                    otter_export(str(copy), dest=str(dest), exporter_type="latex", **options)
     if not dest.is_file():
         raise RuntimeError(f"otter wrote no PDF for {notebook.name}")
     return dest
@@ -182,6 +187,20 @@ def export_class(notebooks: dict[str, Path], folder: Path, exporter: str, on_don
         if on_done is not None:
             on_done(student)
     return result
+
+
+@contextlib.contextmanager
+def _environment(**values):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -208,7 +227,9 @@ def _offline_webpdf(base):
     return OfflineWebPDFExporter
 
 
-def _print_html(html: str, paginate: bool, settle_ms: int) -> bytes:
+def _print_html(html: str, paginate: bool, settle_ms: int, refused: list | None = None) -> bytes:
+    """``html`` printed to PDF by Chromium, with JavaScript off and no request allowed but the
+    page's own; the URLs refused are appended to ``refused``."""
     from playwright.async_api import async_playwright
 
     executable = _playwright_chromium() or system_chromium()
@@ -220,10 +241,19 @@ def _print_html(html: str, paginate: bool, settle_ms: int) -> bytes:
                                                        handle_sigterm=False, handle_sighup=False)
             try:
                 page = await browser.new_page(java_script_enabled=False)
-                await page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                                 else route.abort())
+                page_url = Path(page_file).as_uri()
+
+                async def only_the_page(route):
+                    if route.request.url == page_url:
+                        await route.continue_()
+                    else:
+                        if refused is not None:
+                            refused.append(route.request.url)
+                        await route.abort()
+
+                await page.route("**/*", only_the_page)
                 await page.emulate_media(media="print")
-                await page.goto(f"file://{page_file}", wait_until="load")
+                await page.goto(page_url, wait_until="load")
                 if settle_ms:
                     await page.wait_for_timeout(settle_ms)
                 options = {"print_background": True}

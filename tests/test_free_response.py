@@ -293,3 +293,18 @@ def test_the_pdf_copy_marks_each_question_for_otter(vanilla_rnn):
         assert sources[i + 1].startswith("**Answer (") and sources[i + 2] == notebook_pdf.END_QUESTION
     assert ANSWER in sources[begins[0] + 1]
     nbformat.validate(notebook)
+
+
+@pytest.mark.slow
+def test_a_pdf_shows_no_file_of_the_grading_machine(tmp_path):
+    if notebook_pdf.system_chromium() is None and notebook_pdf._playwright_chromium() is None:
+        pytest.skip("no Chromium here")
+    pytest.importorskip("playwright")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the instructor's secret")
+    html = (f'<html><body><p>answer</p><iframe src="{secret.as_uri()}"></iframe>'
+            f'<img src="{secret.as_uri()}"><img src="https://example.com/x.png"></body></html>')
+    refused = []
+    pdf = notebook_pdf._print_html(html, paginate=True, settle_ms=0, refused=refused)
+    assert pdf.startswith(b"%PDF")
+    assert secret.as_uri() in refused and "https://example.com/x.png" in refused
