@@ -272,8 +272,10 @@ def collect(assignment, submissions, folder: Path) -> Collection | None:
 
 
 def _quote(text: str) -> str:
-    """A student's Markdown as a block quote: their headings cannot break the page's outline."""
-    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
+    """A student's Markdown as a block quote, so that their headings cannot break the page's
+    outline, with "<" escaped, so that a Markdown viewer shows their HTML as text instead of
+    loading it (an image from elsewhere, say)."""
+    return "\n".join("> " + line.replace("<", "&lt;") if line.strip() else ">" for line in text.splitlines())
 
 
 def student_page(assignment, questions: list[Prompt], responses: Responses) -> str:

@@ -119,7 +119,9 @@ def small_class(tmp_path, vanilla_rnn, repo_root):
     a broken notebook, and two notebooks (one of them the assignment's)."""
     folder = tmp_path / "class"
     write_submission(folder / "alice", {"vanilla_rnn.ipynb": filled(vanilla_rnn, {
-        "clipping_vanishing": ANSWER, "spectral_radius": "## My heading\nThe derivative of tanh."})}, repo_root)
+        "clipping_vanishing": ANSWER,
+        "spectral_radius": "## My heading\nThe derivative of tanh.\n<img src='https://example.com/t.png'>"})},
+        repo_root)
     (folder / "bob").mkdir(parents=True)
     (folder / "bob" / "my_work.ipynb").write_bytes(filled(vanilla_rnn, {"spectral_radius": "Bob's answer."}))
     write_submission(folder / "carol", {}, repo_root)
@@ -147,6 +149,7 @@ def test_answers_are_collected_for_a_small_class(small_class, vanilla_rnn, tmp_p
     assert "## 2. `spectral_radius` (2 points, manual grading)" in alice
     assert "not part of the autograded score" in alice
     assert "> " + ANSWER in alice and "> ## My heading" in alice   # quoted: cannot break the outline
+    assert "> &lt;img src=" in alice and "<img" not in alice
     assert "Answered: 2 of 2" in alice
 
     bob = (out / "bob.md").read_text()   # graded from the notebook itself
