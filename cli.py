@@ -181,7 +181,9 @@ def grade(submissions, name, db, workers, executor_kind, scheduler, sandbox, for
     Each SUBMISSION is one student's folder or zip, or a folder holding one
     folder or zip per student. Every test result goes into the gradebook;
     submissions already graded with the same tests are not graded again
-    (unless --force).
+    (unless --force). Answers to the notebook's free-response questions (graded
+    by hand) are collected beside the gradebook, in free_response/NAME/: a page
+    per student, an index, and each student's notebook (for report --format pdf).
 
     With --executor dask, the submissions are graded on the workers of a Dask
     cluster (each with rnnkit and bubblewrap installed); results still go into
