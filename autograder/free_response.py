@@ -291,8 +291,9 @@ def student_page(assignment, questions: list[Prompt], responses: Responses) -> s
         lines += [f"**The notebook could not be read:** {responses.problem}", ""]
     for number, prompt in enumerate(questions, 1):
         answer = responses.answers.get(prompt.id, "").strip()
+        text = re.sub(r"\A\*\*Free response\b[^\n]*\n+", "", prompt.text)   # the notebook's own heading
         lines += [f"## {number}. `{prompt.id}` ({format_points(prompt.points)} points, {MANUAL})", "",
-                  prompt.text, "", "**Answer:**", "", _quote(answer) if answer else f"_{NO_ANSWER}_", ""]
+                  text, "", "**Answer:**", "", _quote(answer) if answer else f"_{NO_ANSWER}_", ""]
     return "\n".join(lines)
 
 
