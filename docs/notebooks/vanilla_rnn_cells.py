@@ -160,6 +160,28 @@ print("by value:", L.clip_grad_value(grads, 1.0))
 """),
 
     md(r"""
+The same in a picture: gradients of two parameters, each clipped both ways with a threshold of 1.
+Clipping by norm shrinks a long arrow onto the circle of radius 1 and keeps its direction; clipping by
+value pushes it into the square, and a long arrow's direction turns towards a diagonal.
+"""),
+
+    code(r"""
+fig, ax = plt.subplots(figsize=(5, 5))
+ax.add_patch(plt.Circle((0, 0), 1.0, fill=False, linestyle=":", color="tab:blue"))
+ax.add_patch(plt.Rectangle((-1, -1), 2, 2, fill=False, linestyle=":", color="tab:red"))
+for g in [np.array([3.0, 0.5]), np.array([-0.8, 2.5]), np.array([0.4, -0.3]), np.array([-2.0, -2.2])]:
+    by_norm = L.clip_grad_norm({"g": g}, 1.0)[0]["g"]
+    by_value = L.clip_grad_value({"g": g}, 1.0)["g"]
+    for vector, colour in [(g, "grey"), (by_norm, "tab:blue"), (by_value, "tab:red")]:
+        ax.annotate("", xy=vector, xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.5})
+ax.plot([], [], color="grey", label="gradient")
+ax.plot([], [], color="tab:blue", label="clip_grad_norm (max_norm 1)")
+ax.plot([], [], color="tab:red", label="clip_grad_value (clip 1)")
+ax.set_xlim(-3.2, 3.2); ax.set_ylim(-3.2, 3.2); ax.set_aspect("equal"); ax.legend(loc="lower right", fontsize=8)
+plt.show()
+"""),
+
+    md(r"""
 ## 6. Truncated BPTT
 
 Backpropagating through a whole book is too expensive. **Truncated BPTT** cuts the long
