@@ -166,6 +166,12 @@ def student_readme(assignment: Assignment, public_results) -> str:
     files = ", ".join(f"`{f}`" for f in assignment.student_files)
     notebook = (f"\nThe notebook `{assignment.notebook}` explains the ideas and runs experiments on "
                 "your code; open it with Jupyter.\n" if assignment.notebook else "")
+    submitted = files + (f" and `{assignment.notebook}`" if assignment.notebook else "")
+    manual = ("; your answers to the notebook's free-response questions are read and graded by "
+              "hand" if assignment.notebook else "")
+    artifacts = "." if not assignment.artifacts else (
+        ". Put your trained model beside the code as " + " or ".join(f"`{a}`" for a in assignment.artifacts)
+        + ": the grader reads it itself (never with pickle) and scores it; the question about it says how.")
     return f"""# {assignment.title}
 
 Fill in every function marked `raise NotImplementedError` in {files}. Each
@@ -190,7 +196,8 @@ numeric gradient checks). Passing every public test is necessary, not sufficient
 
 ## Submit
 
-Submit {files} (the file itself, or a zip of this folder). Only those files are graded.
+Submit {submitted} (the files themselves, or a zip of this folder). The code is graded
+automatically{manual}{artifacts}
 """
 
 
