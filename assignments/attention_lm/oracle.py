@@ -214,6 +214,27 @@ def sampling_greedy_decode(table, start_token, end_token, max_len, alpha=1.0):
     return {"tokens": tokens, "score": total / len(tokens) ** alpha}
 
 
+def sampling_refilled_beam_of_one(table, start_token, end_token, max_len, alpha=1.0):
+    """What a beam of one returns when, wrongly, a finished hypothesis is replaced by the
+    best live one (so the search goes on along the most likely non-end tokens): the best
+    of [path[:s] + end for each s] and the max_len path. {"tokens", "score"}. Tests use
+    it to choose inputs on which that mistake shows."""
+    import numpy as np
+
+    prefix, total = [int(start_token)], 0.0
+    options = []
+    for step in range(1, int(max_len) + 1):
+        logp = _sampling_toy_log_probs(table, np.array([prefix]))[0]
+        options.append(((total + float(logp[end_token])) / step ** alpha, prefix[1:] + [int(end_token)]))
+        logp[end_token] = -np.inf
+        token = int(np.argmax(logp))
+        total += float(logp[token])
+        prefix.append(token)
+    options.append((total / int(max_len) ** alpha, prefix[1:]))
+    score, tokens = max(options, key=lambda item: item[0])
+    return {"tokens": tokens, "score": float(score)}
+
+
 def sampling_beam_exhaustive(table, start_token, end_token, max_len, alpha=1.0):
     """Every complete hypothesis of the toy model (ended by the end token, or max_len tokens
     long), scored as beam_search scores them: {"tokens", "score"} of the best one,

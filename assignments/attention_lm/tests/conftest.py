@@ -227,6 +227,202 @@ def att(rng, student, oracle):
 
 # -- (end of attention section)
 
+# -- sampling (Q4-Q5) -----------------------------------------------------------------
+# Tests reach the student's sampling module through drivers/sampling_driver.py and the
+# reference through oracle.sampling_*; the `smp` fixture builds inputs and judges replies.
+#
+# Draws are judged by Pearson's chi-square goodness-of-fit test (autograder/stats.py)
+# against the intended distribution from the oracle. Significance level per test:
+# SAMPLING_ALPHA = 1e-6. Bonferroni: a correct sampler fails one grading with
+# probability at most (number of chi-square tests in the grading) x 1e-6. Q4 runs 5
+# (public 1, hidden 4); the budget of 1e-4 per grading leaves room for 100 such tests in
+# all, or 50 if the chi-square approximation's tail is off by a factor of 2 (simulated
+# with 2e6 multinomial samples of 40000 draws after pooling to >= 20 expected per cell:
+# within 20% of nominal at 1e-4 and 1e-5). Other questions' chi-square tests use the
+# same level and count against the same budget. A draw of a token whose probability is
+# exactly 0 after the temperature and the filters fails at once, with no statistics.
+SAMPLING_ALPHA = 1e-6
+SAMPLING_DRAWS = 40_000
+
+
+class SamplingCase:
+    """Input factories (from ``rng.rand`` only) and checks for Q4-Q5."""
+
+    def __init__(self, rng, student, oracle):
+        self.rng, self.student, self.oracle = rng, student, oracle
+
+    # -- inputs ---------------------------------------------------------------------
+
+    def normal(self, *shape, scale=1.0):
+        """Roughly standard normal values (within +-3.5 scale), exact arithmetic only."""
+        u = self.rng.rand(4, *shape)
+        return (u[0] + u[1] + u[2] + u[3] - 2.0) * (np.sqrt(3.0) * scale)
+
+    def logits(self, N, V, scale=1.5):
+        """Logits (N, V) with no two equal values in a row (no ties anywhere: in the logits,
+        the probabilities, or the sorted cumulative sums that top-p compares with p)."""
+        while True:
+            x = self.normal(N, V, scale=scale)
+            gaps = np.diff(np.sort(x, axis=1), axis=1)
+            if V < 2 or gaps.min() > 1e-6:
+                return x
+
+    def seed(self):
+        return int(self.rng.randint(1, 2**31 - 1))
+
+    def uniform(self, low, high):
+        return float(low + (high - low) * self.rng.rand())
+
+    def top_p_crossing(self, logits, low=0.2, high=0.95):
+        """A p for top-p filtering of ``logits`` (G, V) that is at least 1e-4 away from every
+        cumulative sum of sorted probabilities (so float32 and float64 arithmetic agree on
+        what is kept), leaves at least one token out of every row, and is crossed inside a
+        token other than the first (of probability above 0.02) in at least one row: a
+        filter that drops the crossing token gets that row wrong."""
+        x = np.asarray(logits, dtype=np.float64)
+        probs = np.exp(x - x.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        sorted_probs = -np.sort(-probs, axis=1)
+        cumulative = np.cumsum(sorted_probs, axis=1)
+        for _ in range(1000):
+            p = self.uniform(low, high)
+            ranks = [int(np.searchsorted(total, p)) for total in cumulative]   # each row's crossing token
+            if (np.abs(cumulative - p).min() >= 1e-4 and max(ranks) <= x.shape[1] - 2
+                    and any(j >= 1 and row[j] > 0.02 for j, row in zip(ranks, sorted_probs))):
+                return p
+        raise AssertionError("test inputs: no suitable p for top-p filtering")
+
+    def toy_table(self, L, V, end_token, end_bias=0.0, scale=1.2):
+        """A toy model's table (L, V, V) for sampling_driver.beam_search: the logits after a
+        prefix are the sum of table[i, prefix_i]; ``end_bias`` is added to the end token's
+        logit at every step."""
+        table = self.normal(L, V, V, scale=scale)
+        table[0, :, end_token] += end_bias
+        return table
+
+    def toy_case(self, L, V, start, end, alphas=(0.0, 1.0), end_bias=-0.5, beam_size=None, tries=200):
+        """A toy table whose best hypothesis (exhaustive, or beam search of ``beam_size``
+        when given) differs between the ``alphas``, with no near-tie at the top."""
+        for _ in range(tries):
+            table = self.toy_table(L, V, end, end_bias)
+            if beam_size is None:
+                answers = [self.oracle.sampling_beam_exhaustive(table, start, end, L, a) for a in alphas]
+                if min(answer["margin"] for answer in answers) < 1e-3:
+                    continue
+            else:
+                answers = [self.oracle.sampling_beam_search(table, start, end, beam_size, L, a) for a in alphas]
+            if len({tuple(answer["tokens"]) for answer in answers}) == len(alphas):
+                return table, answers
+        raise AssertionError("test inputs: no toy model where the length normalisation matters")
+
+    # -- checks ---------------------------------------------------------------------
+
+    @staticmethod
+    def check_tokens(reply, N, where):
+        """The reply describes a LongTensor of shape (N,); returns its tokens."""
+        if reply.get("type") != "tensor":
+            raise CheckFailed(f"{where} should return a torch tensor of token ids; it returned a {reply.get('type')}")
+        if reply.get("dtype") != "int64":
+            raise CheckFailed(f"{where} should return a LongTensor (torch.int64); its dtype is {reply.get('dtype')}")
+        if list(reply.get("shape")) != [N]:
+            raise CheckFailed(f"{where} returned shape {tuple(reply.get('shape'))}; expected ({N},)")
+        if reply.get("mutated"):
+            raise CheckFailed(f"{where} modified its logits in place; work on a new tensor instead")
+        return as_array(reply.get("tokens"), f"the tokens from {where}", (N,))
+
+    @staticmethod
+    def check_filtered(reply, expected, dtype, where, tolerance=1e-7):
+        """A filter's reply: a new tensor of the input's shape and dtype, equal to the
+        reference (-inf exactly where the reference has -inf)."""
+        if reply.get("type") != "tensor":
+            raise CheckFailed(f"{where} should return a torch tensor; it returned a {reply.get('type')}")
+        if reply.get("dtype") != dtype:
+            raise CheckFailed(f"{where} should keep the logits' dtype ({dtype}); it returned {reply.get('dtype')}")
+        if reply.get("mutated") or reply.get("same_object"):
+            raise CheckFailed(f"{where} modified its input in place; return a new tensor instead")
+        got = as_array(reply.get("out"), f"the result of {where}", np.shape(expected))
+        removed, kept = np.isneginf(expected), np.isneginf(got)
+        if np.any(removed & ~kept):
+            raise CheckFailed(f"{where} kept {int((removed & ~kept).sum())} logits that should be -inf")
+        if np.any(kept & ~removed):
+            raise CheckFailed(f"{where} set {int((kept & ~removed).sum())} logits to -inf that should be kept")
+        assert_close(np.where(removed, 0.0, got), np.where(removed, 0.0, expected), f"the kept logits of {where}",
+                     tolerance)
+
+    def check_counts(self, reply, probs, repeats, where):
+        """A sample_counts reply against the intended distribution ``probs`` (G, V)."""
+        from autograder.stats import chi_square_gof
+
+        probs = np.asarray(probs, dtype=np.float64)
+        G, V = probs.shape
+        self.check_tokens({**reply, "tokens": np.zeros(G * repeats, dtype=np.int64)}, G * repeats, where)
+        if reply.get("out_of_range"):
+            raise CheckFailed(f"{where} drew {reply['out_of_range']} token ids outside 0..{V - 1}")
+        counts = as_array(reply.get("counts"), f"the counts of {where}'s draws", (G, V))
+        impossible = int(counts[probs == 0].sum())
+        if impossible:
+            raise CheckFailed(f"{where} drew {impossible} times (of {G * repeats}) a token whose probability is "
+                              "exactly 0 after the temperature and the filters: it should have been removed")
+        fit = chi_square_gof(counts, probs)
+        if not fit.p_value >= SAMPLING_ALPHA:
+            raise CheckFailed(f"the {G * repeats} draws of {where} do not follow the intended distribution: "
+                              f"chi-square = {fit.statistic:.1f} on {fit.dof} degrees of freedom, p-value "
+                              f"{fit.p_value:.1e} (a correct sampler gets below {SAMPLING_ALPHA:.0e} once in "
+                              "a million gradings)")
+
+    def sample_and_check(self, logits, where, temperature=1.0, top_k=None, top_p=None, draws=SAMPLING_DRAWS):
+        """Draw ``draws`` tokens in one sample_next call (the rows of ``logits`` (G, V) each
+        repeated) with a fresh seed, and run the chi-square test on the counts."""
+        logits = np.asarray(logits, dtype=np.float64)
+        repeats = draws // logits.shape[0]
+        options = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+        reply = self.student.call("sampling_driver.sample_counts", logits, repeats, self.seed(), **options)
+        self.check_counts(reply, self.oracle.sampling_probs(logits, **options), repeats, where)
+        return reply
+
+    def check_reproducible(self, logits, where, **options):
+        """Same generator seed, different global seeds: the same tokens; another generator
+        seed: other tokens; the global random state untouched."""
+        N = np.shape(logits)[0]
+        reply = self.student.call("sampling_driver.sample_reproducible", logits, self.seed(), self.seed(),
+                                  [self.seed(), self.seed()], **options)
+        tokens = {}
+        for name in ("first", "again", "other"):
+            tokens[name] = self.check_tokens({**reply[name + "_description"], "tokens": reply[name]}, N, where)
+        if reply.get("global_rng_used"):
+            raise CheckFailed(f"{where} used PyTorch's global random state: draw through the generator it is given "
+                              "(torch.multinomial(..., generator=generator))")
+        if not np.array_equal(tokens["first"], tokens["again"]):
+            raise CheckFailed(f"{where} gave different tokens for two generators seeded alike: every random draw "
+                              "must go through the generator it is given")
+        if np.array_equal(tokens["first"], tokens["other"]):
+            raise CheckFailed(f"{where} gave the same {N} tokens for generators with different seeds: the draws must "
+                              "come from the generator it is given")
+
+    def check_beam(self, reply, expected, where, tolerance=1e-7):
+        """A beam_search reply against the expected {"tokens", "score"}."""
+        if reply.get("tokens") is None:
+            if "tokens_type" in reply:
+                raise CheckFailed(f"{where} should return its tokens as a list of ints; they were a "
+                                  f"{reply['tokens_type']}")
+            raise CheckFailed(f"{where} should return a pair (tokens, score); it returned a {reply.get('result')}")
+        if reply.get("score") is None:
+            raise CheckFailed(f"{where} should return its score as a float")
+        if reply.get("problems"):
+            raise CheckFailed(f"{where}: " + "; ".join(reply["problems"]))
+        tokens = list(reply["tokens"])
+        if tokens != list(expected["tokens"]):
+            got_len, want_len = len(tokens), len(expected["tokens"])
+            detail = f" (it has {got_len} tokens, the right one {want_len})" if got_len != want_len else ""
+            raise CheckFailed(f"{where} returned the wrong sequence{detail}")
+        assert_close(reply["score"], expected["score"], f"the score from {where}", tolerance)
+
+
+@pytest.fixture
+def smp(rng, student, oracle):
+    return SamplingCase(rng, student, oracle)
+# -- (end of sampling section)
+
 # -- language model (Q6-Q8) -------------------------------------------------------------
 # Q6-Q7 reach the student's char_lm through drivers/lm_driver.py and the reference through
 # oracle.lm_*; the `lm` fixture builds tiny float64 models and inputs for both. Q8 scores
