@@ -64,9 +64,10 @@ def test_top_p_filter(smp, student, oracle):
 
 @pytest.mark.points(1)
 def test_full_distribution(smp):
-    """sample_next with temperature 1 and no filter draws each row from its softmax"""
+    """sample_next with temperature 1 and top_p = 1 (nothing removed) draws each row from its softmax"""
     V = int(smp.rng.randint(10, 30))
-    smp.sample_and_check(smp.logits(2, V), "sample_next(logits, generator) on two different rows")
+    smp.sample_and_check(smp.logits(2, V), "sample_next(logits, generator, top_p=1.0) on two different rows",
+                         top_p=1.0)
 
 
 @pytest.mark.points(1)
