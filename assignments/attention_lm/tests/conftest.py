@@ -678,18 +678,20 @@ def lm_checkpoint_bpc(submitted_file):
 
 
 @pytest.fixture
-def lm_level(lm_checkpoint_bpc):
-    """``lm_level(text_path, text_name, step, steps, good, poor)``: step ``step`` (1..steps)
-    of Q8's ladder passes when the checkpoint's bpc on the text is at or below
-    poor - (poor - good) * step / steps, so the points passed grow linearly from none at
-    ``poor`` to all at ``good`` (the kit scores each test all or nothing)."""
-    def check(text_path, text_name, step, steps, good, poor):
+def lm_credit(lm_checkpoint_bpc, partial_credit):
+    """``lm_credit(text_path, text_name, good, poor)``: Q8's score on one text. All the test's
+    points at ``good`` bits per character or below, none at ``poor`` or above, and a share
+    linear in between (the fraction is rounded down to whole percent)."""
+    def check(text_path, text_name, good, poor):
         bpc, name = lm_checkpoint_bpc(text_path)
-        needed = poor - (poor - good) * step / steps
-        if not bpc <= needed + 1e-9:
-            raise CheckFailed(f"{name} scores {bpc:.3f} bits per character on {text_name}; this point needs at "
-                              f"most {needed:.2f} (all points at {good:.2f} or below, none at {poor:.2f} or above): "
-                              "train longer or a larger model, and check your validation bpc")
+        advice = "train longer or a larger model (see `python char_lm.py --help`), and check your validation bpc"
+        levels = f"all points at {good:.2f} or below, none at {poor:.2f} or above"
+        if not bpc < poor:
+            raise CheckFailed(f"{name} scores {bpc:.3f} bits per character on {text_name} ({levels}): {advice}")
+        fraction = math.floor(100 * min(1.0, (poor - bpc) / (poor - good))) / 100
+        if fraction < 1:
+            partial_credit(fraction, f"{name} scores {bpc:.3f} bits per character on {text_name}: {fraction:.0%} "
+                                     f"of the points ({levels}): {advice}")
         return bpc
     return check
 
