@@ -81,7 +81,7 @@ def build_model(config, weights, dtype=DTYPE):
 def _state_tensors(state):
     if state is None:
         return []
-    if isinstance(state, torch.Tensor):
+    if torch.is_tensor(state):
         return [state]
     if isinstance(state, (tuple, list)):
         return [t for s in state for t in _state_tensors(s)]

@@ -1,0 +1,3 @@
+"""Lets plain `pytest` run the public tests here (`rnnkit check` does the same)."""
+
+pytest_plugins = ["autograder.plugin"]
