@@ -39,6 +39,9 @@ demo: setup sandbox
 	$(BIN)/rnnkit grade examples/submissions_gated_rnn --assignment gated_rnn --db $(DB)
 	$(BIN)/rnnkit report --db $(DB) --out $(OUT)/reports --assignment gated_rnn \
 	  --format csv --format gradescope --format feedback --format html
+	$(BIN)/rnnkit grade examples/submissions_attention_lm --assignment attention_lm --db $(DB)
+	$(BIN)/rnnkit report --db $(DB) --out $(OUT)/reports --assignment attention_lm \
+	  --format csv --format gradescope --format feedback --format html
 
 test: setup sandbox
 	$(BIN)/python -m pytest -m "slow or not slow"
@@ -52,6 +55,7 @@ validate: setup
 sample-class: setup
 	$(BIN)/python examples/sample_class.py
 	$(BIN)/python examples/sample_class_gated_rnn.py
+	$(BIN)/python examples/sample_class_attention_lm.py
 
 bench: setup sandbox
 	$(BIN)/python bench/grade_time.py
