@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def load_checkpoint(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES,
                           "use fewer parameters or float32 weights")
     if not data:
         raise CheckFailed(f"{name} is empty: {_hint(name)}")
-    arrays = _load_npz(data, name) if name.endswith(".npz") else _load_safetensors(data, name)
+    arrays = _load_npz(data, name, max_bytes) if name.endswith(".npz") else _load_safetensors(data, name)
     if not arrays:
         raise CheckFailed(f"{name} holds no arrays: {_hint(name)}")
     if len(arrays) > max_arrays:
@@ -111,7 +112,25 @@ def _load_bfloat16(data: bytes, name: str) -> dict[str, np.ndarray]:
     return {key: (t.to(torch.float32) if t.dtype == torch.bfloat16 else t).numpy() for key, t in tensors.items()}
 
 
-def _load_npz(data: bytes, name: str) -> dict[str, np.ndarray]:
+def _declared_nbytes(archive: np.lib.npyio.NpzFile, key: str) -> int | None:
+    """The bytes that member ``key``'s .npy header says its array holds, read without
+    its data (numpy allocates that much before reading); None if it has no .npy header."""
+    import math
+
+    from numpy.lib import format as npy_format
+
+    member = key if key in archive.zip.namelist() else key + ".npy"
+    try:
+        with archive.zip.open(member) as f:
+            version = npy_format.read_magic(f)
+            read = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+            shape, _, dtype = read(f)
+    except Exception:  # noqa: BLE001 - reading the array itself reports the problem
+        return None
+    return math.prod(shape) * dtype.itemsize
+
+
+def _load_npz(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, np.ndarray]:
     try:
         archive = np.load(io.BytesIO(bytes(data)), allow_pickle=False)
     except ValueError as exc:
@@ -124,17 +143,24 @@ def _load_npz(data: bytes, name: str) -> dict[str, np.ndarray]:
                           f"{_hint(name)}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise CheckFailed(f"{name} is a single .npy array, not an .npz of named arrays: {_hint(name)}")
-    arrays = {}
+    arrays, total = {}, 0
     with archive:
         for key in archive.files:
+            total += _declared_nbytes(archive, key) or 0
+            if total > max_bytes:
+                raise CheckFailed(f"{name}'s arrays hold more than the {max_bytes / 2**20:g} MB allowed (or the file "
+                                  f"is damaged): use fewer parameters or float32 weights")
             try:
                 arrays[key] = archive[key]
+                if not isinstance(arrays[key], np.ndarray):
+                    raise CheckFailed(f"{name}: {key} is not a numpy array (is this a torch.save file?): "
+                                      f"{_hint(name)}")
             except ValueError as exc:
                 if "pickle" in str(exc).lower() or "object" in str(exc).lower():
                     raise CheckFailed(f"{name}: {key} is an object array (pickled data), which the grader "
                                       "does not read: save plain float arrays") from None
                 raise CheckFailed(f"{name}: {key} cannot be read ({str(exc)[:200]}): {_hint(name)}") from None
-            except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            except (OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:
                 raise CheckFailed(f"{name} is damaged ({key}: {str(exc)[:200]}): {_hint(name)}") from None
     return arrays
 
