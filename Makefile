@@ -60,6 +60,7 @@ sample-class: setup
 bench: setup sandbox
 	$(BIN)/python bench/grade_time.py
 	$(BIN)/python bench/fast_lstm.py
+	$(BIN)/python bench/char_lm.py --minutes 5 --out $(OUT)/char_lm.safetensors
 
 clean:
 	rm -rf $(OUT) .pytest_cache
