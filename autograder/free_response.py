@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from autograder import notebooks
 from autograder.scoring import format_points
 
 FOLDER = "free_response"
@@ -91,25 +91,9 @@ def read_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
     """The notebook ``name`` (its bytes are ``data``) as nbformat version 4, or a
     :class:`FreeResponseError` that names the file and says what is wrong."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FreeResponseError(f"{name} is not a Jupyter notebook: it is not UTF-8 text") from None
-    try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError):
-        raise FreeResponseError(f"{name} is not a Jupyter notebook: it is not JSON text "
-                                "(was another kind of file renamed to .ipynb?)") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
-        raise FreeResponseError(f"{name} is not a Jupyter notebook: it is JSON, but has no list of cells")
-    try:
-        with warnings.catch_warnings():   # missing cell ids and the like: harmless here
-            warnings.simplefilter("ignore")
-            notebook = nbformat.convert(nbformat.reader.reads(text), 4)
-            nbformat.validate(notebook, relax_add_props=True)
-    except Exception as exc:  # noqa: BLE001 (nbformat fails in many ways on a wrong notebook)
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise FreeResponseError(f"{name} is not a Jupyter notebook: {reason}") from None
-    return notebook
+        return notebooks.read_notebook(data, name)
+    except notebooks.NotebookProblem as exc:
+        raise FreeResponseError(str(exc)) from None
 
 
 def _marker(cell) -> dict:

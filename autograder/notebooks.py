@@ -115,7 +115,9 @@ class _LogicalLines:
         self.continued = line.rstrip().endswith("\\") and not line.lstrip().startswith("#")
 
 
-def _code_cells(data: bytes, name: str) -> list[str]:
+def read_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
+    """The notebook ``name`` (its bytes are ``data``) as nbformat version 4, read as data
+    (nothing runs), or a :class:`NotebookProblem` that names the file and says what is wrong."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -132,10 +134,14 @@ def _code_cells(data: bytes, name: str) -> list[str]:
             warnings.simplefilter("ignore")
             notebook = nbformat.convert(nbformat.reader.reads(text), 4)
             nbformat.validate(notebook, relax_add_props=True)
-    except Exception as exc:   # a wrong notebook makes the reader and the validator fail in many ways
+    except Exception as exc:  # noqa: BLE001 (the reader and the validator fail in many ways on a wrong notebook)
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise NotebookProblem(f"{name} is not a Jupyter notebook: {reason}") from None
-    return [_text(cell.source) for cell in notebook.cells if cell.cell_type == "code"]
+    return notebook
+
+
+def _code_cells(data: bytes, name: str) -> list[str]:
+    return [_text(cell.source) for cell in read_notebook(data, name).cells if cell.cell_type == "code"]
 
 
 def _text(source) -> str:

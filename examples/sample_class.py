@@ -173,6 +173,20 @@ def expected_files() -> dict[str, bytes]:
     return files
 
 
+def module_sources(student, solutions: Path, stubs: Path, modules) -> dict[str, str]:
+    """A multi-module student's files by name: the reference's (markers removed) or the stubs,
+    with the student's ``edits`` (file, exact old text, new text) applied before the markers go."""
+    folder = solutions if student.base == "solution" else stubs
+    texts = {name: (folder / name).read_text() for name in modules}
+    for name, old, new in student.edits:
+        if name not in texts:
+            raise ValueError(f"{student.name}: no module named {name}")
+        if texts[name].count(old) != 1:
+            raise ValueError(f"{student.name}: the edit target must occur exactly once in {name}: {old!r}")
+        texts[name] = texts[name].replace(old, new)
+    return {name: without_markers(text) if student.base == "solution" else text for name, text in texts.items()}
+
+
 def write_files(files: dict[str, bytes], dest: Path) -> None:
     for relative, content in files.items():
         path = dest / relative

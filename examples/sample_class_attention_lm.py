@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import io
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from sample_class import without_markers, write_files  # the same conventions as assignment 1's class
+from sample_class import module_sources, write_files
+from sample_class_gated_rnn import (
+    Student as GatedStudent,  # the same conventions as assignment 1's class
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -97,14 +99,8 @@ CHECKPOINTS = {
 
 
 @dataclass(frozen=True)
-class Student:
-    name: str
-    why: str
-    edits: list[tuple[str, str, str]] = field(default_factory=list)  # (file, exact old text, new text)
-    lost: dict[str, float] = field(default_factory=dict)            # question -> points lost
-    base: str = "solution"                                           # or "stub"
-    all_lost: bool = False                                           # scores zero on everything
-    lost_whole: tuple[str, ...] = ()                                 # questions lost entirely, on top of `lost`
+class Student(GatedStudent):
+    """A student as in assignment 2's class list, with a trained model or none."""
     checkpoint: str = "reference"                                    # a key of CHECKPOINTS
     notebook_only: bool = False                                      # all code and answers in one notebook
 
@@ -184,15 +180,7 @@ CLASS = [
 
 def sources_for(student: Student) -> dict[str, str]:
     """The student's three modules, by file name."""
-    folder = SOLUTIONS if student.base == "solution" else STUBS
-    texts = {name: (folder / name).read_text() for name in MODULES}
-    for name, old, new in student.edits:
-        if name not in texts:
-            raise ValueError(f"{student.name}: no module named {name}")
-        if texts[name].count(old) != 1:
-            raise ValueError(f"{student.name}: the edit target must occur exactly once in {name}: {old!r}")
-        texts[name] = texts[name].replace(old, new)
-    return {name: without_markers(text) if student.base == "solution" else text for name, text in texts.items()}
+    return module_sources(student, SOLUTIONS, STUBS, MODULES)
 
 
 FREE_RESPONSE_ANSWERS = {
