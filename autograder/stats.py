@@ -67,7 +67,7 @@ def chi_square_gof(counts, probs, min_expected: float = MIN_EXPECTED) -> Goodnes
     draws); the groups' statistics and degrees of freedom add up. Each row of
     ``probs`` must sum to 1 (to 1e-9). Draws in cells of probability 0 are counted in
     ``impossible`` (and give p-value 0): callers should report those first, they are
-    a certain error, not a statistical one.
+    a certain error, not a statistical one. Negative or non-finite counts are a ValueError.
     """
     counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
     probs = np.atleast_2d(np.asarray(probs, dtype=np.float64))
@@ -75,6 +75,8 @@ def chi_square_gof(counts, probs, min_expected: float = MIN_EXPECTED) -> Goodnes
         raise ValueError(f"counts {counts.shape} and probs {probs.shape} differ in shape")
     if np.any(probs < 0) or not np.allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-9):
         raise ValueError("each row of probs must be a probability distribution")
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("counts must be finite and non-negative: they count draws")
     impossible = int(counts[probs == 0].sum())
     statistic, dof, cells = 0.0, 0, 0
     for observed_row, prob_row in zip(counts, probs):

@@ -289,3 +289,9 @@ def test_rounding_within_tolerance_is_accepted():
     probs = np.full(7, 1 / 7)
     probs[0] += 1e-12
     assert chi_square_gof(np.full(7, 100), probs).dof == 6
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_counts_must_be_finite_and_non_negative(bad):
+    with pytest.raises(ValueError, match="non-negative"):
+        chi_square_gof([10.0, bad, 5.0], [0.5, 0.25, 0.25])
